@@ -1,0 +1,3 @@
+from .mixnet import MixNet
+
+__all__ = ['MixNet']

@@ -1,0 +1,299 @@
+// CPU kernels of mixdet::mixconv2d and mixdet::_mixconv2d_backward.
+//
+// Direct convolution, one (n, c) plane at a time (at::parallel_for over planes; over channels in
+// the backward so that each channel's weight gradient is summed in a fixed order). A plane is first
+// copied into a zero-padded scratch buffer in the accumulation type (fp32 for fp16/bf16), split into
+// `stride` column phases so that every tap reads contiguous memory; then a register block of
+// kRows x cols outputs accumulates all taps. Vector code is cloned for AVX-512, AVX2+FMA and a
+// baseline and picked at load time.
+#include <ATen/Dispatch.h>
+#include <ATen/OpMathType.h>
+#include <ATen/Parallel.h>
+#include <ATen/core/Tensor.h>
+#include <ATen/ops/empty.h>
+#include <torch/library.h>
+
+#include <algorithm>
+#include <array>
+#include <tuple>
+#include <vector>
+
+#include "../mixconv.h"
+
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+#define MIXDET_CLONES __attribute__((target_clones("arch=skylake-avx512", "arch=haswell", "default")))
+#else
+#define MIXDET_CLONES
+#endif
+
+namespace mixdet {
+namespace {
+
+constexpr int64_t kRows = 4;  // output rows per register block
+
+// One filter tap: its weight and the offset of its first source element from the block origin.
+template <typename acc_t>
+struct Tap {
+  acc_t w;
+  int64_t offset;
+};
+
+int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
+
+// out[r, i] = sum_t taps[t].w * src[taps[t].offset + r * src_step + i] for r < rows_pad, i < cols_pad
+// (rows/cols rounded up to the block; the caller sizes src and out for that).
+template <typename acc_t, int64_t COLS>
+__attribute__((always_inline)) inline void gather_taps(const Tap<acc_t>* taps, int64_t ntaps, const acc_t* src,
+                                                        int64_t src_step, int64_t rows, int64_t cols, acc_t* out,
+                                                        int64_t out_step) {
+  for (int64_t r0 = 0; r0 < rows; r0 += kRows) {
+    for (int64_t c0 = 0; c0 < cols; c0 += COLS) {
+      acc_t acc[kRows][COLS] = {};
+      const acc_t* origin = src + r0 * src_step + c0;
+      for (int64_t t = 0; t < ntaps; ++t) {
+        const acc_t w = taps[t].w;
+        const acc_t* p = origin + taps[t].offset;
+        for (int64_t r = 0; r < kRows; ++r)
+          for (int64_t i = 0; i < COLS; ++i) acc[r][i] += w * p[r * src_step + i];
+      }
+      for (int64_t r = 0; r < kRows; ++r)
+        for (int64_t i = 0; i < COLS; ++i) out[(r0 + r) * out_step + c0 + i] = acc[r][i];
+    }
+  }
+}
+
+// grad[t] += sum_{r < rows, i < cols_pad} dy[r * dy_step + i] * src[taps[t].offset + r * src_step + i].
+template <typename acc_t, int64_t COLS>
+__attribute__((always_inline)) inline void dot_taps(const Tap<acc_t>* taps, int64_t ntaps, const acc_t* src,
+                                                     int64_t src_step, const acc_t* dy, int64_t dy_step,
+                                                     int64_t rows, int64_t cols_pad, acc_t* grad) {
+  for (int64_t t = 0; t < ntaps; ++t) {
+    acc_t acc[COLS] = {};
+    const acc_t* p = src + taps[t].offset;
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c0 = 0; c0 < cols_pad; c0 += COLS)
+        for (int64_t i = 0; i < COLS; ++i) acc[i] += dy[r * dy_step + c0 + i] * p[r * src_step + c0 + i];
+    acc_t sum = 0;
+    for (int64_t i = 0; i < COLS; ++i) sum += acc[i];
+    grad[t] += sum;
+  }
+}
+
+#define MIXDET_DEFINE_CLONES(acc_t, suffix)                                                                    \
+  MIXDET_CLONES void gather_##suffix(const Tap<acc_t>* taps, int64_t ntaps, const acc_t* src, int64_t src_step,  \
+                                     int64_t rows, int64_t cols, acc_t* out, int64_t out_step, int64_t block) { \
+    if (block == 8)                                                                                            \
+      gather_taps<acc_t, 8>(taps, ntaps, src, src_step, rows, cols, out, out_step);                            \
+    else                                                                                                       \
+      gather_taps<acc_t, 16>(taps, ntaps, src, src_step, rows, cols, out, out_step);                           \
+  }                                                                                                            \
+  MIXDET_CLONES void dot_##suffix(const Tap<acc_t>* taps, int64_t ntaps, const acc_t* src, int64_t src_step,     \
+                                  const acc_t* dy, int64_t dy_step, int64_t rows, int64_t cols_pad, acc_t* grad, \
+                                  int64_t block) {                                                             \
+    if (block == 8)                                                                                            \
+      dot_taps<acc_t, 8>(taps, ntaps, src, src_step, dy, dy_step, rows, cols_pad, grad);                       \
+    else                                                                                                       \
+      dot_taps<acc_t, 16>(taps, ntaps, src, src_step, dy, dy_step, rows, cols_pad, grad);                      \
+  }
+MIXDET_DEFINE_CLONES(float, f32)
+MIXDET_DEFINE_CLONES(double, f64)
+#undef MIXDET_DEFINE_CLONES
+
+void gather(const Tap<float>* t, int64_t n, const float* s, int64_t ss, int64_t r, int64_t c, float* o, int64_t os,
+            int64_t b) {
+  gather_f32(t, n, s, ss, r, c, o, os, b);
+}
+void gather(const Tap<double>* t, int64_t n, const double* s, int64_t ss, int64_t r, int64_t c, double* o,
+            int64_t os, int64_t b) {
+  gather_f64(t, n, s, ss, r, c, o, os, b);
+}
+void dot(const Tap<float>* t, int64_t n, const float* s, int64_t ss, const float* d, int64_t ds, int64_t r,
+         int64_t c, float* g, int64_t b) {
+  dot_f32(t, n, s, ss, d, ds, r, c, g, b);
+}
+void dot(const Tap<double>* t, int64_t n, const double* s, int64_t ss, const double* d, int64_t ds, int64_t r,
+         int64_t c, double* g, int64_t b) {
+  dot_f64(t, n, s, ss, d, ds, r, c, g, b);
+}
+
+// Column-block width: 8 when it wastes fewer padded columns than 16.
+int64_t column_block(int64_t w_out) { return round_up(w_out, 8) < round_up(w_out, 16) ? 8 : 16; }
+
+// Geometry of one group's zero-padded, column-phase-split input plane:
+// buf[p][row][q] = x[row - pad_top][q * stride + p - pad_left] (zero outside the plane).
+struct PhaseGeometry {
+  int64_t rows, cols, phases;
+  PhaseGeometry(const MixPlan& plan, const MixGroup& g, int64_t block) {
+    const int64_t span = plan.dilation * (g.k - 1);
+    rows = (round_up(plan.h_out, kRows) - 1) * plan.stride + span + 1;
+    cols = round_up(plan.w_out, block) + span / plan.stride;
+    phases = plan.stride;
+  }
+  int64_t size() const { return rows * cols * phases; }
+};
+
+template <typename scalar_t, typename acc_t>
+void pack_phases(const scalar_t* x, const MixPlan& plan, const MixGroup& g, const PhaseGeometry& geo, acc_t* buf) {
+  for (int64_t p = 0; p < geo.phases; ++p)
+    for (int64_t row = 0; row < geo.rows; ++row) {
+      acc_t* dst = buf + (p * geo.rows + row) * geo.cols;
+      const int64_t ih = row - g.pad_top;
+      if (ih < 0 || ih >= plan.h) {
+        std::fill(dst, dst + geo.cols, acc_t(0));
+        continue;
+      }
+      const scalar_t* src = x + ih * plan.w;
+      for (int64_t q = 0; q < geo.cols; ++q) {
+        const int64_t iw = q * plan.stride + p - g.pad_left;
+        dst[q] = (iw >= 0 && iw < plan.w) ? static_cast<acc_t>(src[iw]) : acc_t(0);
+      }
+    }
+}
+
+// The k*k forward taps of one channel on its phase buffer (block origin = output (0, 0)).
+template <typename acc_t, typename scalar_t>
+void forward_taps(const scalar_t* w, const MixPlan& plan, const MixGroup& g, const PhaseGeometry& geo,
+                  std::vector<Tap<acc_t>>& taps) {
+  taps.clear();
+  for (int64_t kh = 0; kh < g.k; ++kh)
+    for (int64_t kw = 0; kw < g.k; ++kw) {
+      const int64_t col = kw * plan.dilation;
+      const int64_t offset =
+          ((col % plan.stride) * geo.rows + kh * plan.dilation) * geo.cols + col / plan.stride;
+      taps.push_back({static_cast<acc_t>(w[kh * g.k + kw]), offset});
+    }
+}
+
+const MixGroup& group_of(const MixPlan& plan, int64_t c) {
+  for (const MixGroup& g : plan.groups)
+    if (c < g.c_begin + g.channels) return g;
+  return plan.groups.back();  // unreachable: make_plan checked that the groups cover every channel
+}
+
+at::Tensor mixconv2d_cpu(const at::Tensor& x_in, const at::Tensor& w_in, at::IntArrayRef channels,
+                         at::IntArrayRef kernels, at::IntArrayRef pads, int64_t stride, int64_t dilation) {
+  const MixPlan plan = make_plan(x_in, w_in, channels, kernels, pads, stride, dilation);
+  const at::Tensor x = x_in.contiguous(), w = w_in.contiguous();
+  at::Tensor y = at::empty({plan.n, plan.c, plan.h_out, plan.w_out}, x.options());
+  const int64_t block = column_block(plan.w_out);
+  const int64_t ho_pad = round_up(plan.h_out, kRows), wo_pad = round_up(plan.w_out, block);
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, x.scalar_type(), "mixconv2d_cpu", [&] {
+    using acc_t = at::opmath_type<scalar_t>;
+    const scalar_t* xp = x.const_data_ptr<scalar_t>();
+    const scalar_t* wp = w.const_data_ptr<scalar_t>();
+    scalar_t* yp = y.mutable_data_ptr<scalar_t>();
+    at::parallel_for(0, plan.n * plan.c, 1, [&](int64_t begin, int64_t end) {
+      std::vector<acc_t> buf, out(ho_pad * wo_pad);
+      std::vector<Tap<acc_t>> taps;
+      for (int64_t plane = begin; plane < end; ++plane) {
+        const int64_t c = plane % plan.c;
+        const MixGroup& g = group_of(plan, c);
+        const PhaseGeometry geo(plan, g, block);
+        buf.resize(geo.size());
+        forward_taps(wp + g.w_offset + (c - g.c_begin) * g.k * g.k, plan, g, geo, taps);
+        pack_phases(xp + plane * plan.h * plan.w, plan, g, geo, buf.data());
+        gather(taps.data(), static_cast<int64_t>(taps.size()), buf.data(), plan.stride * geo.cols, plan.h_out,
+               plan.w_out, out.data(), wo_pad, block);
+        scalar_t* dst = yp + plane * plan.h_out * plan.w_out;
+        for (int64_t oh = 0; oh < plan.h_out; ++oh)
+          for (int64_t ow = 0; ow < plan.w_out; ++ow) dst[oh * plan.w_out + ow] = out[oh * wo_pad + ow];
+      }
+    });
+  });
+  return y;
+}
+
+// Input gradient of one plane, gathered per input phase (a, b): dx[S*u + a][S*v + b] sums w[kh][kw] *
+// dy[u + (a + pad_top - kh*d)/S][v + ...] over the taps where the division is exact. dyb holds dy with
+// `lead` zero rows/columns in front and zeros behind.
+template <typename scalar_t, typename acc_t>
+void input_grad_plane(const scalar_t* w, const acc_t* dyb, int64_t dyb_cols, int64_t lead, const MixPlan& plan,
+                      const MixGroup& g, int64_t block, std::vector<Tap<acc_t>>& taps, std::vector<acc_t>& out,
+                      scalar_t* dx) {
+  const int64_t s = plan.stride, d = plan.dilation;
+  for (int64_t a = 0; a < s && a < plan.h; ++a)
+    for (int64_t b = 0; b < s && b < plan.w; ++b) {
+      const int64_t rows = (plan.h - a + s - 1) / s, cols = (plan.w - b + s - 1) / s;
+      taps.clear();
+      for (int64_t kh = 0; kh < g.k; ++kh) {
+        const int64_t dr = a + g.pad_top - kh * d;
+        if (((dr % s) + s) % s != 0) continue;
+        for (int64_t kw = 0; kw < g.k; ++kw) {
+          const int64_t dc = b + g.pad_left - kw * d;
+          if (((dc % s) + s) % s != 0) continue;
+          taps.push_back({static_cast<acc_t>(w[kh * g.k + kw]), (lead + dr / s) * dyb_cols + lead + dc / s});
+        }
+      }
+      const int64_t out_step = round_up(cols, block);
+      gather(taps.data(), static_cast<int64_t>(taps.size()), dyb, dyb_cols, rows, cols, out.data(), out_step, block);
+      for (int64_t u = 0; u < rows; ++u)
+        for (int64_t v = 0; v < cols; ++v) dx[(u * s + a) * plan.w + v * s + b] = out[u * out_step + v];
+    }
+}
+
+std::tuple<at::Tensor, at::Tensor> mixconv2d_backward_cpu(const at::Tensor& grad_in, const at::Tensor& x_in,
+                                                          const at::Tensor& w_in, at::IntArrayRef channels,
+                                                          at::IntArrayRef kernels, at::IntArrayRef pads,
+                                                          int64_t stride, int64_t dilation,
+                                                          std::array<bool, 2> mask) {
+  const MixPlan plan = make_plan(x_in, w_in, channels, kernels, pads, stride, dilation);
+  check_backward_args(grad_in, x_in, plan);
+  const at::Tensor x = x_in.contiguous(), w = w_in.contiguous(), dy = grad_in.contiguous();
+  at::Tensor dx = mask[0] ? at::empty(x.sizes(), x.options()) : at::empty({0}, x.options());
+  at::Tensor dw = at::empty({mask[1] ? w.numel() : 0}, w.options());
+  const int64_t block = column_block(plan.w_out);
+  const int64_t ho_pad = round_up(plan.h_out, kRows), wo_pad = round_up(plan.w_out, block);
+  int64_t max_span = 0;
+  for (const MixGroup& g : plan.groups) max_span = std::max(max_span, dilation * (g.k - 1));
+  // dy with `lead` zeros in front (enough for the most negative tap offset) and room behind.
+  const int64_t lead = (max_span + stride - 1) / stride;
+  const int64_t dyb_rows = lead + ho_pad + (stride - 1 + max_span) / stride + kRows;
+  const int64_t dyb_cols = lead + wo_pad + (stride - 1 + max_span) / stride + block;
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, x.scalar_type(), "mixconv2d_backward_cpu", [&] {
+    using acc_t = at::opmath_type<scalar_t>;
+    const scalar_t* xp = x.const_data_ptr<scalar_t>();
+    const scalar_t* wp = w.const_data_ptr<scalar_t>();
+    const scalar_t* dyp = dy.const_data_ptr<scalar_t>();
+    scalar_t* dxp = mask[0] ? dx.mutable_data_ptr<scalar_t>() : nullptr;
+    scalar_t* dwp = mask[1] ? dw.mutable_data_ptr<scalar_t>() : nullptr;
+    at::parallel_for(0, plan.c, 1, [&](int64_t begin, int64_t end) {
+      std::vector<acc_t> buf, dyb(dyb_rows * dyb_cols, acc_t(0)), out(ho_pad * wo_pad), grad;
+      std::vector<Tap<acc_t>> taps, fwd_taps;
+      for (int64_t c = begin; c < end; ++c) {
+        const MixGroup& g = group_of(plan, c);
+        const PhaseGeometry geo(plan, g, block);
+        const scalar_t* wc = wp + g.w_offset + (c - g.c_begin) * g.k * g.k;
+        buf.resize(geo.size());
+        grad.assign(g.k * g.k, acc_t(0));
+        forward_taps(wc, plan, g, geo, fwd_taps);
+        for (int64_t n = 0; n < plan.n; ++n) {
+          const int64_t plane = n * plan.c + c;
+          const scalar_t* dy_plane = dyp + plane * plan.h_out * plan.w_out;
+          for (int64_t oh = 0; oh < plan.h_out; ++oh)
+            for (int64_t ow = 0; ow < plan.w_out; ++ow)
+              dyb[(lead + oh) * dyb_cols + lead + ow] = static_cast<acc_t>(dy_plane[oh * plan.w_out + ow]);
+          if (mask[1]) {
+            pack_phases(xp + plane * plan.h * plan.w, plan, g, geo, buf.data());
+            dot(fwd_taps.data(), static_cast<int64_t>(fwd_taps.size()), buf.data(), plan.stride * geo.cols,
+                dyb.data() + lead * dyb_cols + lead, dyb_cols, plan.h_out, wo_pad, grad.data(), block);
+          }
+          if (mask[0])
+            input_grad_plane(wc, dyb.data(), dyb_cols, lead, plan, g, block, taps, out,
+                             dxp + plane * plan.h * plan.w);
+        }
+        if (mask[1])
+          for (int64_t t = 0; t < g.k * g.k; ++t) dwp[g.w_offset + (c - g.c_begin) * g.k * g.k + t] = grad[t];
+      }
+    });
+  });
+  return {dx, dw};
+}
+
+}  // namespace
+
+TORCH_LIBRARY_IMPL(mixdet, CPU, m) {
+  m.impl("mixconv2d", &mixconv2d_cpu);
+  m.impl("_mixconv2d_backward", &mixconv2d_backward_cpu);
+}
+
+}  // namespace mixdet

@@ -1,0 +1,79 @@
+// Schema of the mixdet MixConv ops and the argument checks shared by every backend.
+//
+//   mixdet::mixconv2d(x [N,C,H,W], w_packed [sum C_g*k_g*k_g], channels [G], kernels [G],
+//                     pads [2G] = (pad_top, pad_left) per group, stride, dilation)
+//       -> y [N, C, ceil(H/stride), ceil(W/stride)], contiguous NCHW.
+//   mixdet::_mixconv2d_backward(grad_y, x, w_packed, ..., output_mask [2]) -> (grad_x, grad_w);
+//       an output whose mask entry is false is returned as an empty tensor.
+// Bottom/right padding follow from the output size, so PyTorch 'symmetric' and TF 'same'
+// padding are the same kernel with different (pad_top, pad_left).
+#include <Python.h>
+#include <torch/library.h>
+
+#include "mixconv.h"
+
+// `import mixdet.ops._C` loads this library, which registers the ops below.
+extern "C" PyObject* PyInit__C(void) {
+  static struct PyModuleDef module_def = {PyModuleDef_HEAD_INIT, "_C", nullptr, -1, nullptr};
+  return PyModule_Create(&module_def);
+}
+
+namespace mixdet {
+
+MixPlan make_plan(const at::Tensor& x, const at::Tensor& w_packed, at::IntArrayRef channels,
+                  at::IntArrayRef kernels, at::IntArrayRef pads, int64_t stride, int64_t dilation) {
+  TORCH_CHECK(x.dim() == 4, "mixconv2d: x must be 4-D [N, C, H, W], got ", x.sizes());
+  TORCH_CHECK(x.is_floating_point(), "mixconv2d: x must be floating point, got ", x.scalar_type());
+  TORCH_CHECK(w_packed.dim() == 1, "mixconv2d: w_packed must be 1-D, got ", w_packed.sizes());
+  TORCH_CHECK(w_packed.scalar_type() == x.scalar_type(), "mixconv2d: w_packed dtype ", w_packed.scalar_type(),
+              " differs from x dtype ", x.scalar_type());
+  TORCH_CHECK(w_packed.device() == x.device(), "mixconv2d: w_packed is on ", w_packed.device(), " but x is on ",
+              x.device());
+  TORCH_CHECK(!channels.empty(), "mixconv2d: channels must not be empty");
+  TORCH_CHECK(kernels.size() == channels.size(), "mixconv2d: got ", channels.size(), " channel counts but ",
+              kernels.size(), " kernel sizes");
+  TORCH_CHECK(pads.size() == 2 * channels.size(), "mixconv2d: pads needs (pad_top, pad_left) per group: ",
+              2 * channels.size(), " values, got ", pads.size());
+  TORCH_CHECK(stride >= 1, "mixconv2d: stride must be >= 1, got ", stride);
+  TORCH_CHECK(dilation >= 1, "mixconv2d: dilation must be >= 1, got ", dilation);
+  MixPlan plan{x.size(0), x.size(1), x.size(2), x.size(3), 0, 0, stride, dilation, {}};
+  TORCH_CHECK(plan.h >= 1 && plan.w >= 1, "mixconv2d: empty spatial size ", x.sizes());
+  plan.h_out = (plan.h - 1) / stride + 1;
+  plan.w_out = (plan.w - 1) / stride + 1;
+  int64_t c_begin = 0, w_offset = 0;
+  for (size_t g = 0; g < channels.size(); ++g) {
+    const int64_t k = kernels[g], span = dilation * (k - 1);
+    TORCH_CHECK(channels[g] >= 1, "mixconv2d: group ", g, " has ", channels[g], " channels");
+    TORCH_CHECK(k >= 1 && k % 2 == 1, "mixconv2d: group ", g, " kernel size must be odd and positive, got ", k);
+    TORCH_CHECK(pads[2 * g] >= 0 && pads[2 * g] <= span && pads[2 * g + 1] >= 0 && pads[2 * g + 1] <= span,
+                "mixconv2d: group ", g, " pads (", pads[2 * g], ", ", pads[2 * g + 1], ") must lie in [0, ", span,
+                "]");
+    plan.groups.push_back({c_begin, channels[g], k, pads[2 * g], pads[2 * g + 1], w_offset});
+    c_begin += channels[g];
+    w_offset += channels[g] * k * k;
+  }
+  TORCH_CHECK(c_begin == plan.c, "mixconv2d: the groups cover ", c_begin, " channels but x has ", plan.c);
+  TORCH_CHECK(w_packed.numel() == w_offset, "mixconv2d: w_packed must hold sum(C_g * k_g^2) = ", w_offset,
+              " values, got ", w_packed.numel());
+  return plan;
+}
+
+void check_backward_args(const at::Tensor& grad_out, const at::Tensor& x, const MixPlan& plan) {
+  TORCH_CHECK(grad_out.sizes() == at::IntArrayRef({plan.n, plan.c, plan.h_out, plan.w_out}),
+              "_mixconv2d_backward: grad_out must have shape [", plan.n, ", ", plan.c, ", ", plan.h_out, ", ",
+              plan.w_out, "], got ", grad_out.sizes());
+  TORCH_CHECK(grad_out.scalar_type() == x.scalar_type() && grad_out.device() == x.device(),
+              "_mixconv2d_backward: grad_out is ", grad_out.scalar_type(), " on ", grad_out.device(), " but x is ",
+              x.scalar_type(), " on ", x.device());
+}
+
+}  // namespace mixdet
+
+TORCH_LIBRARY(mixdet, m) {
+  m.def(
+      "mixconv2d(Tensor x, Tensor w_packed, int[] channels, int[] kernels, int[] pads, int stride, "
+      "int dilation) -> Tensor");
+  m.def(
+      "_mixconv2d_backward(Tensor grad_out, Tensor x, Tensor w_packed, int[] channels, int[] kernels, "
+      "int[] pads, int stride, int dilation, bool[2] output_mask) -> (Tensor, Tensor)");
+}

@@ -1,0 +1,30 @@
+"""tools/analysis/get_flops.py against the timm numbers in mixnet-spec.md (section 8)."""
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def run_get_flops(*args):
+    result = subprocess.run([sys.executable, str(REPO / 'tools/analysis/get_flops.py'), *args],
+                            capture_output=True, text=True, check=True, cwd=REPO)
+    params = int(re.search(r'params: ([\d,]+)', result.stdout).group(1).replace(',', ''))
+    macs = int(re.search(r'multiply-adds: ([\d,]+)', result.stdout).group(1).replace(',', ''))
+    return params, macs
+
+
+def test_mixnet_s_trunk_at_320_matches_timm_features_only():
+    # timm mixnet_s features_only at 320x320: 2,287,334 params, 453.5M MACs (SE included, no head).
+    params, macs = run_get_flops('configs/_base_/models/mixnet-s.py', '--shape', '320',
+                                 '--cfg-options', 'model.out_indices=(5,)')
+    assert params == 2_287_334
+    assert abs(macs - 453.5e6) < 0.1e6
+
+
+def test_mixnet_s_with_head_at_224_matches_timm_minus_classifier():
+    # timm mixnet_s at 224: 239.17M MACs including SE and the 1.536M-MAC classifier.
+    params, macs = run_get_flops('configs/_base_/models/mixnet-s.py', '--shape', '224')
+    assert params == 4_134_606 - 1_537_000
+    assert abs(macs - (239.17e6 - 1.536e6)) < 0.01e6

@@ -4,8 +4,8 @@
 // the backward so that each channel's weight gradient is summed in a fixed order). A plane is first
 // copied into a zero-padded scratch buffer in the accumulation type (fp32 for fp16/bf16), split into
 // `stride` column phases so that every tap reads contiguous memory; then a register block of
-// kRows x cols outputs accumulates all taps. Vector code is cloned for AVX-512, AVX2+FMA and a
-// baseline and picked at load time.
+// kRows x cols outputs accumulates all taps. The block routines are compiled for AVX-512, AVX2+FMA
+// and the baseline ISA; the widest one the CPU supports runs.
 #include <ATen/Dispatch.h>
 #include <ATen/OpMathType.h>
 #include <ATen/Parallel.h>
@@ -20,10 +20,8 @@
 
 #include "../mixconv.h"
 
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
-#define MIXDET_CLONES __attribute__((target_clones("arch=skylake-avx512", "arch=haswell", "default")))
-#else
-#define MIXDET_CLONES
+#if defined(__GNUC__) && defined(__x86_64__)
+#define MIXDET_X86_CLONES 1
 #endif
 
 namespace mixdet {
@@ -40,24 +38,36 @@ struct Tap {
 
 int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 
+// COLS consecutive values as one GCC vector (the clones lower it to AVX-512, AVX2 or SSE registers).
+template <typename acc_t, int64_t COLS>
+struct Lanes {
+  typedef acc_t type __attribute__((vector_size(COLS * sizeof(acc_t))));
+};
+
+template <typename V>
+__attribute__((always_inline)) inline V load(const void* p) {
+  V v;
+  __builtin_memcpy(&v, p, sizeof(V));
+  return v;
+}
+
 // out[r, i] = sum_t taps[t].w * src[taps[t].offset + r * src_step + i] for r < rows_pad, i < cols_pad
 // (rows/cols rounded up to the block; the caller sizes src and out for that).
 template <typename acc_t, int64_t COLS>
 __attribute__((always_inline)) inline void gather_taps(const Tap<acc_t>* taps, int64_t ntaps, const acc_t* src,
                                                         int64_t src_step, int64_t rows, int64_t cols, acc_t* out,
                                                         int64_t out_step) {
+  using V = typename Lanes<acc_t, COLS>::type;
   for (int64_t r0 = 0; r0 < rows; r0 += kRows) {
     for (int64_t c0 = 0; c0 < cols; c0 += COLS) {
-      acc_t acc[kRows][COLS] = {};
+      V acc[kRows] = {};
       const acc_t* origin = src + r0 * src_step + c0;
       for (int64_t t = 0; t < ntaps; ++t) {
         const acc_t w = taps[t].w;
         const acc_t* p = origin + taps[t].offset;
-        for (int64_t r = 0; r < kRows; ++r)
-          for (int64_t i = 0; i < COLS; ++i) acc[r][i] += w * p[r * src_step + i];
+        for (int64_t r = 0; r < kRows; ++r) acc[r] += w * load<V>(p + r * src_step);
       }
-      for (int64_t r = 0; r < kRows; ++r)
-        for (int64_t i = 0; i < COLS; ++i) out[(r0 + r) * out_step + c0 + i] = acc[r][i];
+      for (int64_t r = 0; r < kRows; ++r) __builtin_memcpy(out + (r0 + r) * out_step + c0, &acc[r], sizeof(V));
     }
   }
 }
@@ -67,53 +77,77 @@ template <typename acc_t, int64_t COLS>
 __attribute__((always_inline)) inline void dot_taps(const Tap<acc_t>* taps, int64_t ntaps, const acc_t* src,
                                                      int64_t src_step, const acc_t* dy, int64_t dy_step,
                                                      int64_t rows, int64_t cols_pad, acc_t* grad) {
+  using V = typename Lanes<acc_t, COLS>::type;
   for (int64_t t = 0; t < ntaps; ++t) {
-    acc_t acc[COLS] = {};
+    V acc = {};
     const acc_t* p = src + taps[t].offset;
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t c0 = 0; c0 < cols_pad; c0 += COLS)
-        for (int64_t i = 0; i < COLS; ++i) acc[i] += dy[r * dy_step + c0 + i] * p[r * src_step + c0 + i];
+        acc += load<V>(dy + r * dy_step + c0) * load<V>(p + r * src_step + c0);
     acc_t sum = 0;
     for (int64_t i = 0; i < COLS; ++i) sum += acc[i];
     grad[t] += sum;
   }
 }
 
-#define MIXDET_DEFINE_CLONES(acc_t, suffix)                                                                    \
-  MIXDET_CLONES void gather_##suffix(const Tap<acc_t>* taps, int64_t ntaps, const acc_t* src, int64_t src_step,  \
-                                     int64_t rows, int64_t cols, acc_t* out, int64_t out_step, int64_t block) { \
+// The block routines compiled for one instruction set, e.g. gather_avx2 / dot_avx2.
+#define MIXDET_DEFINE_ISA(isa, target)                                                                         \
+  template <typename acc_t>                                                                                    \
+  target void gather_##isa(const Tap<acc_t>* taps, int64_t ntaps, const acc_t* src, int64_t src_step,          \
+                           int64_t rows, int64_t cols, acc_t* out, int64_t out_step, int64_t block) {          \
     if (block == 8)                                                                                            \
       gather_taps<acc_t, 8>(taps, ntaps, src, src_step, rows, cols, out, out_step);                            \
     else                                                                                                       \
       gather_taps<acc_t, 16>(taps, ntaps, src, src_step, rows, cols, out, out_step);                           \
   }                                                                                                            \
-  MIXDET_CLONES void dot_##suffix(const Tap<acc_t>* taps, int64_t ntaps, const acc_t* src, int64_t src_step,     \
-                                  const acc_t* dy, int64_t dy_step, int64_t rows, int64_t cols_pad, acc_t* grad, \
-                                  int64_t block) {                                                             \
+  template <typename acc_t>                                                                                    \
+  target void dot_##isa(const Tap<acc_t>* taps, int64_t ntaps, const acc_t* src, int64_t src_step,             \
+                        const acc_t* dy, int64_t dy_step, int64_t rows, int64_t cols_pad, acc_t* grad,         \
+                        int64_t block) {                                                                       \
     if (block == 8)                                                                                            \
       dot_taps<acc_t, 8>(taps, ntaps, src, src_step, dy, dy_step, rows, cols_pad, grad);                       \
     else                                                                                                       \
       dot_taps<acc_t, 16>(taps, ntaps, src, src_step, dy, dy_step, rows, cols_pad, grad);                      \
   }
-MIXDET_DEFINE_CLONES(float, f32)
-MIXDET_DEFINE_CLONES(double, f64)
-#undef MIXDET_DEFINE_CLONES
+MIXDET_DEFINE_ISA(base, )
+#ifdef MIXDET_X86_CLONES
+MIXDET_DEFINE_ISA(avx2, __attribute__((target("avx2,fma"))))
+MIXDET_DEFINE_ISA(avx512, __attribute__((target("avx512f,avx512vl,avx2,fma"))))
+#endif
+#undef MIXDET_DEFINE_ISA
 
-void gather(const Tap<float>* t, int64_t n, const float* s, int64_t ss, int64_t r, int64_t c, float* o, int64_t os,
-            int64_t b) {
-  gather_f32(t, n, s, ss, r, c, o, os, b);
+enum class Isa { base, avx2, avx512 };
+
+// The widest instruction set this CPU runs, checked once.
+Isa cpu_isa() {
+#ifdef MIXDET_X86_CLONES
+  static const Isa isa = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") ? Isa::avx512
+                         : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")       ? Isa::avx2
+                                                                                                 : Isa::base;
+  return isa;
+#else
+  return Isa::base;
+#endif
 }
-void gather(const Tap<double>* t, int64_t n, const double* s, int64_t ss, int64_t r, int64_t c, double* o,
-            int64_t os, int64_t b) {
-  gather_f64(t, n, s, ss, r, c, o, os, b);
+
+template <typename acc_t>
+void gather(const Tap<acc_t>* taps, int64_t ntaps, const acc_t* src, int64_t src_step, int64_t rows, int64_t cols,
+            acc_t* out, int64_t out_step, int64_t block) {
+#ifdef MIXDET_X86_CLONES
+  if (cpu_isa() == Isa::avx512) return gather_avx512(taps, ntaps, src, src_step, rows, cols, out, out_step, block);
+  if (cpu_isa() == Isa::avx2) return gather_avx2(taps, ntaps, src, src_step, rows, cols, out, out_step, block);
+#endif
+  gather_base(taps, ntaps, src, src_step, rows, cols, out, out_step, block);
 }
-void dot(const Tap<float>* t, int64_t n, const float* s, int64_t ss, const float* d, int64_t ds, int64_t r,
-         int64_t c, float* g, int64_t b) {
-  dot_f32(t, n, s, ss, d, ds, r, c, g, b);
-}
-void dot(const Tap<double>* t, int64_t n, const double* s, int64_t ss, const double* d, int64_t ds, int64_t r,
-         int64_t c, double* g, int64_t b) {
-  dot_f64(t, n, s, ss, d, ds, r, c, g, b);
+
+template <typename acc_t>
+void dot(const Tap<acc_t>* taps, int64_t ntaps, const acc_t* src, int64_t src_step, const acc_t* dy, int64_t dy_step,
+         int64_t rows, int64_t cols_pad, acc_t* grad, int64_t block) {
+#ifdef MIXDET_X86_CLONES
+  if (cpu_isa() == Isa::avx512) return dot_avx512(taps, ntaps, src, src_step, dy, dy_step, rows, cols_pad, grad, block);
+  if (cpu_isa() == Isa::avx2) return dot_avx2(taps, ntaps, src, src_step, dy, dy_step, rows, cols_pad, grad, block);
+#endif
+  dot_base(taps, ntaps, src, src_step, dy, dy_step, rows, cols_pad, grad, block);
 }
 
 // Column-block width: 8 when it wastes fewer padded columns than 16.
@@ -134,7 +168,11 @@ struct PhaseGeometry {
 
 template <typename scalar_t, typename acc_t>
 void pack_phases(const scalar_t* x, const MixPlan& plan, const MixGroup& g, const PhaseGeometry& geo, acc_t* buf) {
-  for (int64_t p = 0; p < geo.phases; ++p)
+  const int64_t s = plan.stride;
+  for (int64_t p = 0; p < geo.phases; ++p) {
+    // Columns q with 0 <= q * s + p - pad_left < w.
+    const int64_t q_lo = std::min(geo.cols, std::max<int64_t>(0, (g.pad_left - p + s - 1) / s));
+    const int64_t q_hi = std::max(q_lo, std::min(geo.cols, (plan.w - 1 + g.pad_left - p) / s + 1));
     for (int64_t row = 0; row < geo.rows; ++row) {
       acc_t* dst = buf + (p * geo.rows + row) * geo.cols;
       const int64_t ih = row - g.pad_top;
@@ -142,12 +180,12 @@ void pack_phases(const scalar_t* x, const MixPlan& plan, const MixGroup& g, cons
         std::fill(dst, dst + geo.cols, acc_t(0));
         continue;
       }
-      const scalar_t* src = x + ih * plan.w;
-      for (int64_t q = 0; q < geo.cols; ++q) {
-        const int64_t iw = q * plan.stride + p - g.pad_left;
-        dst[q] = (iw >= 0 && iw < plan.w) ? static_cast<acc_t>(src[iw]) : acc_t(0);
-      }
+      const scalar_t* src = x + ih * plan.w + p - g.pad_left;
+      std::fill(dst, dst + q_lo, acc_t(0));
+      for (int64_t q = q_lo; q < q_hi; ++q) dst[q] = static_cast<acc_t>(src[q * s]);
+      std::fill(dst + q_hi, dst + geo.cols, acc_t(0));
     }
+  }
 }
 
 // The k*k forward taps of one channel on its phase buffer (block origin = output (0, 0)).
@@ -182,15 +220,18 @@ at::Tensor mixconv2d_cpu(const at::Tensor& x_in, const at::Tensor& w_in, at::Int
     const scalar_t* xp = x.const_data_ptr<scalar_t>();
     const scalar_t* wp = w.const_data_ptr<scalar_t>();
     scalar_t* yp = y.mutable_data_ptr<scalar_t>();
+    // Planes in channel-major order, so that consecutive planes of a chunk share their taps.
     at::parallel_for(0, plan.n * plan.c, 1, [&](int64_t begin, int64_t end) {
       std::vector<acc_t> buf, out(ho_pad * wo_pad);
       std::vector<Tap<acc_t>> taps;
-      for (int64_t plane = begin; plane < end; ++plane) {
-        const int64_t c = plane % plan.c;
+      for (int64_t i = begin; i < end; ++i) {
+        const int64_t c = i / plan.n, plane = (i % plan.n) * plan.c + c;
         const MixGroup& g = group_of(plan, c);
         const PhaseGeometry geo(plan, g, block);
-        buf.resize(geo.size());
-        forward_taps(wp + g.w_offset + (c - g.c_begin) * g.k * g.k, plan, g, geo, taps);
+        if (i == begin || i % plan.n == 0) {
+          buf.resize(geo.size());
+          forward_taps(wp + g.w_offset + (c - g.c_begin) * g.k * g.k, plan, g, geo, taps);
+        }
         pack_phases(xp + plane * plan.h * plan.w, plan, g, geo, buf.data());
         gather(taps.data(), static_cast<int64_t>(taps.size()), buf.data(), plan.stride * geo.cols, plan.h_out,
                plan.w_out, out.data(), wo_pad, block);

@@ -1,28 +1,109 @@
 """Public MixConv entry point: ``mixconv2d`` and ``backend()``.
 
-Until a compiled MixConv extension is built, every call runs the pure-PyTorch
-reference (:mod:`mixdet.ops.mixconv_reference`); ``backend()`` says so.
+Implementations: 'cpu-fused' / 'cuda-fused' (the compiled op ``torch.ops.mixdet.mixconv2d``, see
+docs/mixconv-op.md) and 'reference' (split -> conv -> cat, :mod:`mixdet.ops.mixconv_reference`).
+Choose with ``impl=`` or the environment variable ``MIXDET_MIXCONV_IMPL``:
+
+* 'auto' (default): the fused op where it is built and supports the call, else the reference with a
+  one-time warning that says why;
+* 'fused': the fused op, or a RuntimeError saying why it cannot run;
+* 'reference': always the reference.
 """
 from __future__ import annotations
 
+import os
+import warnings
 from typing import Optional, Sequence
 
 import torch
 
-from .mixconv_reference import mixconv2d_reference
+from ._loader import LOAD_ERROR, has_kernel
+from .mixconv_reference import check_mixconv_args, mixconv2d_reference, same_padding, symmetric_padding
+
+IMPLS = ('auto', 'fused', 'reference')
+IMPL_ENV = 'MIXDET_MIXCONV_IMPL'
+CUDA_KERNEL_SIZES = (1, 3, 5, 7, 9, 11)
+CUDA_MAX_GROUPS = 8
+_warned: set[str] = set()
 
 
-def backend(device: str | torch.device = 'cpu') -> str:
-    """Name of the implementation that ``mixconv2d`` runs on ``device`` ('reference')."""
-    torch.device(device)  # validates the device string
+def _requested(impl: Optional[str]) -> str:
+    impl = os.environ.get(IMPL_ENV, 'auto') if impl is None else impl
+    if impl not in IMPLS:
+        raise ValueError(f'impl (or ${IMPL_ENV}) must be one of {IMPLS}, got {impl!r}')
+    return impl
+
+
+def _fused_unsupported(device_type: str, kernels: Sequence[int], stride: int, dilation: int) -> Optional[str]:
+    """Why the fused op cannot run this call, or None when it can."""
+    if LOAD_ERROR is not None:
+        return LOAD_ERROR
+    if not has_kernel(device_type):
+        return f'mixdet.ops._C has no {device_type} kernel (CUDA kernels need a build with nvcc, see docs)'
+    if device_type == 'cuda':
+        if stride not in (1, 2) or dilation != 1:
+            return f'the CUDA kernel supports stride 1/2 and dilation 1, got stride={stride}, dilation={dilation}'
+        if any(k not in CUDA_KERNEL_SIZES for k in kernels) or len(kernels) > CUDA_MAX_GROUPS:
+            return (f'the CUDA kernel supports up to {CUDA_MAX_GROUPS} groups of kernel sizes '
+                    f'{CUDA_KERNEL_SIZES}, got {list(kernels)}')
+    return None
+
+
+def backend(device: str | torch.device = 'cpu', impl: Optional[str] = None) -> str:
+    """Name of the implementation ``mixconv2d`` runs on ``device`` for MixNet-style calls.
+
+    'cpu-fused', 'cuda-fused' or 'reference'. Raises RuntimeError when ``impl`` (or $MIXDET_MIXCONV_IMPL)
+    is 'fused' and the fused op is not available there.
+    """
+    device, requested = torch.device(device), _requested(impl)
+    if requested == 'reference':
+        return 'reference'
+    reason = _fused_unsupported(device.type, [3], 1, 1)
+    if reason is None:
+        return f'{device.type}-fused'
+    if requested == 'fused':
+        raise RuntimeError(f'the fused MixConv op is not available on {device}: {reason}')
     return 'reference'
 
 
+def _fused(input: torch.Tensor, weights: Sequence[torch.Tensor], bias: Optional[torch.Tensor], stride: int,
+           padding: str, dilation: int, kernels: Sequence[int]) -> torch.Tensor:
+    """One call of ``torch.ops.mixdet.mixconv2d``; channels_last input is converted to NCHW and back."""
+    height, width = input.shape[-2:]
+    pads = []
+    for k in kernels:
+        if padding == 'same':
+            pads += [same_padding(height, k, stride, dilation)[0], same_padding(width, k, stride, dilation)[0]]
+        else:
+            pads += [symmetric_padding(k, dilation)] * 2
+    channels_last = input.is_contiguous(memory_format=torch.channels_last) and not input.is_contiguous()
+    w_packed = torch.cat([w.reshape(-1) for w in weights])
+    out = torch.ops.mixdet.mixconv2d(input.contiguous(), w_packed, [w.shape[0] for w in weights], list(kernels),
+                                     pads, stride, dilation)
+    if bias is not None:
+        out = out + bias.view(1, -1, 1, 1)
+    return out.contiguous(memory_format=torch.channels_last) if channels_last else out
+
+
 def mixconv2d(input: torch.Tensor, weights: Sequence[torch.Tensor], bias: Optional[torch.Tensor] = None,
-              stride: int = 1, padding: str = 'symmetric', dilation: int = 1) -> torch.Tensor:
+              stride: int = 1, padding: str = 'symmetric', dilation: int = 1,
+              impl: Optional[str] = None) -> torch.Tensor:
     """Mixed depthwise convolution; see :func:`mixdet.ops.mixconv2d_reference` for the arguments.
 
     Shapes: input [N, C, H, W], weights [C_i, 1, k_i, k_i] with sum(C_i) = C, output [N, C, H_out, W_out]
-    in the memory format of the input.
+    in the memory format of the input. ``impl``: 'auto' | 'fused' | 'reference' (module docstring).
     """
+    kernels = check_mixconv_args(input, weights, bias, stride, padding, dilation)
+    requested = _requested(impl)
+    if requested == 'reference':
+        return mixconv2d_reference(input, weights, bias, stride, padding, dilation)
+    reason = _fused_unsupported(input.device.type, kernels, stride, dilation)
+    if reason is None:
+        return _fused(input, weights, bias, stride, padding, dilation, kernels)
+    if requested == 'fused':
+        raise RuntimeError(f'mixconv2d(impl="fused") cannot run on {input.device}: {reason}')
+    if reason not in _warned:
+        _warned.add(reason)
+        warnings.warn(f'mixconv2d runs the pure-PyTorch reference on {input.device.type}: {reason}', RuntimeWarning,
+                      stacklevel=2)
     return mixconv2d_reference(input, weights, bias, stride, padding, dilation)

@@ -1,0 +1,85 @@
+"""Loads the compiled MixConv library and registers its fake kernels and autograd formula.
+
+The library (``mixdet.ops._C``, built by ``pip install -e .``) defines ``torch.ops.mixdet.mixconv2d`` and
+``torch.ops.mixdet._mixconv2d_backward`` (schema in ``csrc/mixconv.cpp``) with CPU and, when built with
+CUDA, CUDA kernels. ``MIXDET_JIT_BUILD=1`` compiles the sources on first import instead, for installs
+made without building the extension. ``LOAD_ERROR`` is None when the ops are available, else the reason.
+"""
+from __future__ import annotations
+
+import glob
+import os
+from typing import Optional
+
+import torch
+
+_CSRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'csrc')
+
+
+def _jit_build() -> None:
+    """Compile and load the ops with ``torch.utils.cpp_extension.load`` (CUDA sources when nvcc is found)."""
+    from torch.utils.cpp_extension import CUDA_HOME, load
+    sources = [os.path.join(_CSRC, 'mixconv.cpp')] + sorted(glob.glob(os.path.join(_CSRC, 'cpu', '*.cpp')))
+    if torch.version.cuda is not None and CUDA_HOME is not None:
+        sources += sorted(glob.glob(os.path.join(_CSRC, 'cuda', '*.cu')))
+    load('mixdet_ops_jit', sources, extra_cflags=['-O3', '-fopenmp'], extra_ldflags=['-fopenmp'],
+         is_python_module=False, verbose=True)
+
+
+def _load() -> Optional[str]:
+    try:
+        from . import _C  # noqa: F401  (loading the library registers the ops)
+    except ImportError as err:
+        if os.environ.get('MIXDET_JIT_BUILD') != '1':
+            return (f'the compiled extension mixdet.ops._C is missing ({err}); build it with '
+                    '`pip install --no-build-isolation -e .` or set MIXDET_JIT_BUILD=1')
+        _jit_build()
+    return None
+
+
+LOAD_ERROR = _load()
+
+
+def has_kernel(device_type: str) -> bool:
+    """Whether the loaded library has a ``mixdet::mixconv2d`` kernel for ``device_type`` ('cpu', 'cuda')."""
+    key = {'cpu': 'CPU', 'cuda': 'CUDA'}.get(device_type)
+    return LOAD_ERROR is None and key is not None and \
+        torch._C._dispatch_has_kernel_for_dispatch_key('mixdet::mixconv2d', key)
+
+
+def _fake_forward(x, w_packed, channels, kernels, pads, stride, dilation):
+    """[N, C, H, W] -> [N, C, ceil(H / stride), ceil(W / stride)], contiguous."""
+    torch._check(x.dim() == 4, lambda: f'mixconv2d: x must be 4-D, got {x.dim()}-D')
+    n, c, h, w = x.shape
+    return x.new_empty((n, c, (h - 1) // stride + 1, (w - 1) // stride + 1))
+
+
+def _fake_backward(grad_out, x, w_packed, channels, kernels, pads, stride, dilation, output_mask):
+    """(grad_x like x, grad_w like w_packed); an output not asked for is an empty tensor."""
+    return (x.new_empty(x.shape if output_mask[0] else (0,)),
+            w_packed.new_empty(w_packed.shape if output_mask[1] else (0,)))
+
+
+def _setup_context(ctx, inputs, output):
+    x, w_packed, *args = inputs
+    ctx.save_for_backward(x, w_packed)
+    ctx.args = args
+
+
+def _backward(ctx, grad):
+    x, w_packed = ctx.saved_tensors
+    need_x, need_w = ctx.needs_input_grad[:2]
+    grad_x, grad_w = torch.ops.mixdet._mixconv2d_backward(grad.contiguous(), x, w_packed, *ctx.args,
+                                                          [need_x, need_w])
+    return (grad_x if need_x else None, grad_w if need_w else None) + (None,) * len(ctx.args)
+
+
+def _no_double_backward(ctx, grad_x, grad_w):
+    raise RuntimeError('mixdet::mixconv2d does not support double backward')
+
+
+if LOAD_ERROR is None:
+    torch.library.register_fake('mixdet::mixconv2d')(_fake_forward)
+    torch.library.register_fake('mixdet::_mixconv2d_backward')(_fake_backward)
+    torch.library.register_autograd('mixdet::mixconv2d', _backward, setup_context=_setup_context)
+    torch.library.register_autograd('mixdet::_mixconv2d_backward', _no_double_backward)

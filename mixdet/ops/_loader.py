@@ -40,11 +40,15 @@ def _load() -> Optional[str]:
 LOAD_ERROR = _load()
 
 
+# Device types ('cpu', 'cuda') with a compiled mixdet::mixconv2d kernel, looked up once.
+KERNEL_DEVICES = frozenset() if LOAD_ERROR is not None else frozenset(
+    device for device, key in (('cpu', 'CPU'), ('cuda', 'CUDA'))
+    if torch._C._dispatch_has_kernel_for_dispatch_key('mixdet::mixconv2d', key))
+
+
 def has_kernel(device_type: str) -> bool:
     """Whether the loaded library has a ``mixdet::mixconv2d`` kernel for ``device_type`` ('cpu', 'cuda')."""
-    key = {'cpu': 'CPU', 'cuda': 'CUDA'}.get(device_type)
-    return LOAD_ERROR is None and key is not None and \
-        torch._C._dispatch_has_kernel_for_dispatch_key('mixdet::mixconv2d', key)
+    return device_type in KERNEL_DEVICES
 
 
 def _fake_forward(x, w_packed, channels, kernels, pads, stride, dilation):

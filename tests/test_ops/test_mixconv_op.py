@@ -1,0 +1,272 @@
+"""The compiled MixConv op (torch.ops.mixdet.mixconv2d) against the split/conv/cat reference.
+
+CPU tests always run (a missing extension fails them). CUDA tests run where a GPU and the CUDA kernels
+are present and are skipped elsewhere with the reason.
+"""
+import random
+import warnings
+
+import pytest
+import torch
+
+from mixdet.ops import _loader, backend, mixconv2d, mixconv2d_reference, split_channels
+from mixdet.ops.mixconv import CUDA_MAX_GROUPS
+
+# Depthwise layers of MixNet-S/M/L at a 224 input, (channels, kernels, stride), spatial size left to the test.
+MIXNET_LAYERS = [
+    (96, [3], 2), (144, [3, 5, 7], 2), (240, [3, 5], 1), (240, [3, 5, 7], 2),  # S
+    (480, [3, 5], 1), (360, [3, 5, 7, 9], 1), (720, [3, 5, 7, 9, 11], 2), (1200, [3, 5, 7, 9], 1),
+    (192, [3, 5, 7, 9], 2), (720, [3, 5, 7, 9], 2), (480, [3], 1),  # M
+    (240, [3, 5, 7, 9], 2), (624, [3, 5, 7, 9], 1), (1584, [3, 5, 7, 9], 1),  # L: groups of 60, 156, 396
+]
+KERNEL_SETS = [[3], [3, 5], [3, 5, 7], [3, 5, 7, 9], [3, 5, 7, 9, 11]]
+CUDA_REASON = ('needs a CUDA GPU and mixdet built with CUDA kernels '
+               f'(cuda available: {torch.cuda.is_available()}, CUDA kernels: {_loader.has_kernel("cuda")})')
+requires_cuda = pytest.mark.skipif(not (torch.cuda.is_available() and _loader.has_kernel('cuda')), reason=CUDA_REASON)
+
+
+def make_case(channels, kernels, size, batch=2, dtype=torch.float64, device='cpu', splits=None, seed=0):
+    """Random input [batch, channels, size, size] and kernels [C_i, 1, k_i, k_i] (TF split unless given)."""
+    gen = torch.Generator().manual_seed(seed)
+    splits = splits or split_channels(channels, len(kernels))
+    x = torch.randn(batch, channels, size, size, generator=gen, dtype=torch.float64)
+    weights = [torch.randn(c, 1, k, k, generator=gen, dtype=torch.float64) / k for c, k in zip(splits, kernels)]
+    return x.to(device, dtype), [w.to(device, dtype) for w in weights]
+
+
+def poison(numel, dtype, device):
+    """Leave NaNs in memory the allocator is likely to hand out next (the CUDA caching allocator reuses it)."""
+    for scale in (1, 2):
+        garbage = torch.full((numel * scale,), float('nan'), dtype=dtype, device=device)
+        del garbage
+
+
+def check_against_reference(x, weights, stride, padding, atol, rtol, bias=None, grads=True):
+    """Fused forward (and input/weight gradients) vs the reference; outputs poisoned before each call."""
+    ref_in = [t.detach().double().requires_grad_(grads) for t in [x] + weights]
+    expected = mixconv2d_reference(ref_in[0], ref_in[1:], None if bias is None else bias.double(), stride, padding)
+    fused_in = [t.detach().clone().requires_grad_(grads) for t in [x] + weights]
+    poison(expected.numel(), x.dtype, x.device)
+    out = mixconv2d(fused_in[0], fused_in[1:], bias, stride, padding, impl='fused')
+    assert out.shape == expected.shape and out.dtype == x.dtype
+    channels_last = x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
+    assert out.is_contiguous(memory_format=torch.channels_last if channels_last else torch.contiguous_format)
+    torch.testing.assert_close(out.double(), expected, atol=atol, rtol=rtol)
+    if grads:
+        grad = torch.randn_like(expected)
+        expected_grads = torch.autograd.grad(expected, ref_in, grad)
+        poison(x.numel(), x.dtype, x.device)
+        got = torch.autograd.grad(out, fused_in, grad.to(out.dtype))
+        for g, e in zip(got, expected_grads):
+            torch.testing.assert_close(g.double(), e, atol=atol * 4, rtol=rtol)
+
+
+def test_extension_is_built_and_selected():
+    assert _loader.LOAD_ERROR is None, _loader.LOAD_ERROR
+    assert _loader.has_kernel('cpu')
+    assert backend('cpu') == 'cpu-fused'
+    assert backend('cpu', impl='reference') == 'reference'
+
+
+@pytest.mark.parametrize('kernels', KERNEL_SETS)
+@pytest.mark.parametrize('stride', [1, 2])
+@pytest.mark.parametrize('padding', ['symmetric', 'same'])
+@pytest.mark.parametrize('size', [7, 15, 16, 17])
+def test_matches_reference_float64(kernels, stride, padding, size):
+    x, weights = make_case(3 * len(kernels) + 2, kernels, size, batch=2)  # uneven split
+    check_against_reference(x, weights, stride, padding, atol=1e-10, rtol=1e-10)
+
+
+@pytest.mark.parametrize('channels,kernels,stride', MIXNET_LAYERS)
+def test_mixnet_layers_float64(channels, kernels, stride):
+    x, weights = make_case(channels, kernels, 7 if channels > 300 else 9, batch=1)
+    check_against_reference(x, weights, stride, 'same' if channels % 2 else 'symmetric', atol=1e-10, rtol=1e-10)
+    check_against_reference(x, weights, stride, 'same', atol=1e-10, rtol=1e-10, grads=False)
+
+
+def test_random_shapes_and_splits_float64():
+    rng = random.Random(0)
+    for seed in range(25):
+        kernels = rng.choice(KERNEL_SETS)
+        splits = [rng.randint(1, 6) for _ in kernels]
+        height, width, batch = rng.randint(1, 23), rng.randint(1, 23), rng.randint(1, 3)
+        gen = torch.Generator().manual_seed(seed)
+        x = torch.randn(batch, sum(splits), height, width, generator=gen, dtype=torch.float64)
+        weights = [torch.randn(c, 1, k, k, generator=gen, dtype=torch.float64) for c, k in zip(splits, kernels)]
+        check_against_reference(x, weights, rng.choice([1, 2, 3]), rng.choice(['symmetric', 'same']),
+                                atol=1e-10, rtol=1e-10)
+
+
+def test_channels_last_noncontiguous_bias_and_dilation():
+    x, weights = make_case(20, [3, 5, 7], 15, batch=3)
+    check_against_reference(x.contiguous(memory_format=torch.channels_last), weights, 2, 'same', 1e-10, 1e-10)
+    check_against_reference(x[:, :, 1:, :-2], weights, 1, 'symmetric', 1e-10, 1e-10)  # strided view
+    bias = torch.randn(20, dtype=torch.float64)
+    check_against_reference(x, weights, 1, 'symmetric', 1e-10, 1e-10, bias=bias)
+    for padding in ('symmetric', 'same'):
+        expected = mixconv2d_reference(x, weights, None, 2, padding, dilation=2)
+        torch.testing.assert_close(mixconv2d(x, weights, None, 2, padding, dilation=2, impl='fused'), expected)
+
+
+@pytest.mark.parametrize('dtype,tol', [(torch.float32, 1e-4), (torch.bfloat16, 3e-2), (torch.float16, 3e-3)])
+def test_low_precision_cpu(dtype, tol):
+    x, weights = make_case(40, [3, 5, 7, 9], 14, batch=2, dtype=dtype)
+    check_against_reference(x, weights, 1, 'same', atol=tol, rtol=tol)
+    check_against_reference(x, weights, 2, 'symmetric', atol=tol, rtol=tol)
+
+
+def test_gradcheck_float64():
+    x, weights = make_case(5, [3, 5], 5, batch=1)
+    inputs = [t.requires_grad_() for t in [x] + weights]
+    for stride, padding in [(1, 'symmetric'), (2, 'same')]:
+        assert torch.autograd.gradcheck(lambda x, *w: mixconv2d(x, list(w), None, stride, padding, impl='fused'),
+                                        inputs, fast_mode=True)
+    x_only = [x] + [w.detach() for w in weights]
+    assert torch.autograd.gradcheck(lambda x, *w: mixconv2d(x, list(w), None, 2, 'same', impl='fused'), x_only,
+                                    fast_mode=True)
+
+
+def test_opcheck():
+    x, weights = make_case(9, [3, 5, 7], 9, batch=2)
+    w_packed = torch.cat([w.reshape(-1) for w in weights])
+    args = ([3, 3, 3], [3, 5, 7], [0, 0, 1, 1, 2, 2], 2, 1)
+    torch.library.opcheck(torch.ops.mixdet.mixconv2d.default, (x.requires_grad_(), w_packed.requires_grad_(), *args))
+    grad = torch.randn(2, 9, 5, 5, dtype=torch.float64)
+    for mask in ([True, True], [True, False], [False, True]):
+        torch.library.opcheck(torch.ops.mixdet._mixconv2d_backward.default,
+                              (grad, x.detach(), w_packed.detach(), *args, mask))
+
+
+def test_torch_compile_fullgraph():
+    x, weights = make_case(12, [3, 5, 7], 15, batch=2, dtype=torch.float32)
+    compiled = torch.compile(lambda x, w0, w1, w2: mixconv2d(x, [w0, w1, w2], None, 2, 'same', impl='fused'),
+                             fullgraph=True, backend='aot_eager')
+    x.requires_grad_()
+    out = compiled(x, *weights)
+    torch.testing.assert_close(out, mixconv2d_reference(x, weights, None, 2, 'same'))
+    out.sum().backward()
+    assert x.grad is not None and x.grad.shape == x.shape
+
+
+def test_needs_input_grad_and_no_double_backward():
+    x, weights = make_case(6, [3, 5], 8)
+    w0 = weights[0].requires_grad_()
+    out = mixconv2d(x, [w0, weights[1]], None, 1, 'symmetric', impl='fused')
+    (gw0,) = torch.autograd.grad(out.sum(), [w0])
+    torch.testing.assert_close(gw0, torch.autograd.grad(mixconv2d_reference(x, [w0, weights[1]]).sum(), [w0])[0])
+    x.requires_grad_()
+    out = mixconv2d(x, weights, None, 1, 'symmetric', impl='fused')
+    (gx,) = torch.autograd.grad(out.sum(), [x], create_graph=True)
+    with pytest.raises(RuntimeError, match='double backward'):
+        gx.sum().backward()
+
+
+@pytest.mark.parametrize('bad,error,match', [
+    (dict(input='x'), TypeError, 'input must be a torch.Tensor'),
+    (dict(weights=[]), ValueError, 'at least one kernel'),
+    (dict(stride=0), ValueError, 'stride'),
+    (dict(padding='valid'), ValueError, 'padding'),
+    (dict(weights=[torch.randn(4, 1, 3, 3)]), ValueError, 'cover 4 channels'),
+    (dict(weights=[torch.randn(6, 1, 4, 4)]), ValueError, 'even kernel'),
+    (dict(weights=[torch.randn(6, 1, 3, 3, dtype=torch.float64)]), TypeError, 'dtype'),
+])
+def test_bad_arguments_raise_like_the_reference(bad, error, match):
+    args = dict(input=torch.randn(1, 6, 8, 8), weights=[torch.randn(6, 1, 3, 3)], stride=1, padding='symmetric')
+    args.update(bad)
+    for fn in (mixconv2d, mixconv2d_reference):
+        with pytest.raises(error, match=match):
+            fn(args['input'], args['weights'], None, args['stride'], args['padding'])
+
+
+def test_op_checks_its_arguments():
+    x, w = torch.randn(1, 6, 8, 8), torch.randn(6 * 9)
+    with pytest.raises(RuntimeError, match='w_packed must hold'):
+        torch.ops.mixdet.mixconv2d(x, w[:-1], [6], [3], [1, 1], 1, 1)
+    with pytest.raises(RuntimeError, match='pads'):
+        torch.ops.mixdet.mixconv2d(x, w, [6], [3], [3, 1], 1, 1)
+    with pytest.raises(RuntimeError, match='grad_out must have shape'):
+        torch.ops.mixdet._mixconv2d_backward(x, x, w, [6], [3], [1, 1], 2, 1, [True, True])
+
+
+def test_impl_selection_and_visible_fallback(monkeypatch):
+    with pytest.raises(ValueError, match='impl'):
+        mixconv2d(torch.randn(1, 3, 4, 4), [torch.randn(3, 1, 3, 3)], impl='fast')
+    if not _loader.has_kernel('cuda'):
+        with pytest.raises(RuntimeError, match='no cuda kernel'):
+            backend('cuda', impl='fused')
+    monkeypatch.setenv('MIXDET_MIXCONV_IMPL', 'reference')
+    assert backend('cpu') == 'reference'
+    monkeypatch.delenv('MIXDET_MIXCONV_IMPL')
+    # A device without a fused kernel ('meta') runs the reference after one warning.
+    x, weights = torch.empty(1, 6, 8, 8, device='meta'), [torch.empty(6, 1, 3, 3, device='meta')]
+    with pytest.raises(RuntimeError, match='cannot run on meta'):
+        mixconv2d(x, weights, impl='fused')
+    monkeypatch.setattr('mixdet.ops.mixconv._warned', set())
+    with pytest.warns(RuntimeWarning, match='pure-PyTorch reference on meta'):
+        assert mixconv2d(x, weights).shape == (1, 6, 8, 8)
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        mixconv2d(x, weights)  # warned once only
+
+
+@pytest.mark.parametrize('arch', ['s', 'm', 'l'])
+def test_mixnet_fused_matches_reference(arch, monkeypatch):
+    from mixdet.models.backbones import MixNet
+    torch.manual_seed(0)
+    model = MixNet(arch=arch, out_indices=(5,)).double().eval()  # eval: batch statistics of 1x1 maps are ill-posed
+    x = torch.randn(1, 3, 32, 32, dtype=torch.float64)
+    results = []
+    for impl in ('reference', 'fused'):
+        monkeypatch.setenv('MIXDET_MIXCONV_IMPL', impl)
+        model.zero_grad()
+        out = model(x)[0]
+        out.square().mean().backward()
+        results.append((out.detach(), [p.grad.clone() for p in model.parameters() if p.grad is not None]))
+    torch.testing.assert_close(results[1][0], results[0][0], atol=1e-9, rtol=1e-9)
+    for fused, ref in zip(results[1][1], results[0][1]):
+        torch.testing.assert_close(fused, ref, atol=1e-9, rtol=1e-7)
+
+
+@requires_cuda
+@pytest.mark.parametrize('dtype,tol', [(torch.float64, 1e-10), (torch.float32, 1e-4), (torch.bfloat16, 3e-2),
+                                       (torch.float16, 3e-3)])
+@pytest.mark.parametrize('channels,kernels,stride', MIXNET_LAYERS + [(11, [3], 1), (13, [11, 3], 2)])
+def test_cuda_matches_reference(dtype, tol, channels, kernels, stride):
+    for size, padding in [(7, 'symmetric'), (17, 'same'), (40, 'same')]:
+        x, weights = make_case(channels, kernels, size, batch=3, dtype=dtype, device='cuda')
+        check_against_reference(x, weights, stride, padding, atol=tol, rtol=tol)
+    check_against_reference(x.contiguous(memory_format=torch.channels_last), weights, stride, 'same', tol, tol)
+
+
+@requires_cuda
+def test_cuda_random_shapes_gradcheck_opcheck_and_determinism():
+    rng = random.Random(1)
+    for seed in range(20):
+        kernels = rng.sample([1, 3, 5, 7, 9, 11], rng.randint(1, 5))
+        splits = [rng.randint(1, 20) for _ in kernels]
+        x, weights = make_case(sum(splits), kernels, rng.randint(1, 70), batch=rng.randint(1, 3),
+                               device='cuda', splits=splits, seed=seed)
+        check_against_reference(x, weights, rng.choice([1, 2]), rng.choice(['symmetric', 'same']), 1e-10, 1e-10)
+    x, weights = make_case(7, [3, 5], 6, device='cuda')
+    inputs = [t.requires_grad_() for t in [x] + weights]
+    assert torch.autograd.gradcheck(lambda x, *w: mixconv2d(x, list(w), None, 2, 'same', impl='fused'), inputs)
+    w_packed = torch.cat([w.detach().reshape(-1) for w in weights]).requires_grad_()
+    torch.library.opcheck(torch.ops.mixdet.mixconv2d.default,
+                          (x, w_packed, [4, 3], [3, 5], [0, 0, 1, 1], 2, 1))
+    x, weights = make_case(720, [3, 5, 7, 9, 11], 20, batch=8, dtype=torch.float32, device='cuda')
+    w_packed = torch.cat([w.reshape(-1) for w in weights])
+    grad = torch.randn(8, 720, 10, 10, device='cuda')
+    args = (x, w_packed, split_channels(720, 5), [3, 5, 7, 9, 11], [1, 1, 2, 2, 3, 3, 4, 4, 5, 5], 2, 1, [True, True])
+    first = torch.ops.mixdet._mixconv2d_backward(grad, *args)
+    second = torch.ops.mixdet._mixconv2d_backward(grad, *args)
+    assert torch.equal(first[1], second[1]), 'weight gradient is not deterministic'
+
+
+@requires_cuda
+def test_cuda_limits_fall_back_or_raise():
+    x, weights = make_case(6, [13], 9, device='cuda')
+    assert len([13]) <= CUDA_MAX_GROUPS
+    with pytest.raises(RuntimeError, match='kernel sizes'):
+        mixconv2d(x, weights, impl='fused')
+    with pytest.warns(RuntimeWarning, match='reference'):
+        torch.testing.assert_close(mixconv2d(x, weights), mixconv2d_reference(x, weights))

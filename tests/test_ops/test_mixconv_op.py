@@ -137,10 +137,11 @@ def test_opcheck():
                               (grad, x.detach(), w_packed.detach(), *args, mask))
 
 
-def test_torch_compile_fullgraph():
+@pytest.mark.parametrize('compile_backend', ['aot_eager', 'inductor'])  # inductor compiles C++: ~20 s
+def test_torch_compile_fullgraph(compile_backend):
     x, weights = make_case(12, [3, 5, 7], 15, batch=2, dtype=torch.float32)
     compiled = torch.compile(lambda x, w0, w1, w2: mixconv2d(x, [w0, w1, w2], None, 2, 'same', impl='fused'),
-                             fullgraph=True, backend='aot_eager')
+                             fullgraph=True, backend=compile_backend)
     x.requires_grad_()
     out = compiled(x, *weights)
     torch.testing.assert_close(out, mixconv2d_reference(x, weights, None, 2, 'same'))
@@ -213,8 +214,10 @@ def test_impl_selection_and_visible_fallback(monkeypatch):
 def test_mixnet_fused_matches_reference(arch, monkeypatch):
     from mixdet.models.backbones import MixNet
     torch.manual_seed(0)
-    model = MixNet(arch=arch, out_indices=(5,)).double().eval()  # eval: batch statistics of 1x1 maps are ill-posed
-    x = torch.randn(1, 3, 32, 32, dtype=torch.float64)
+    # float32: PyTorch's float64 depthwise conv on CPU loops over channels (slow). eval: the batch
+    # statistics of the 1x1 final maps would make the gradients ill-conditioned.
+    model = MixNet(arch=arch, out_indices=(5,)).eval()
+    x = torch.randn(2, 3, 64, 64)
     results = []
     for impl in ('reference', 'fused'):
         monkeypatch.setenv('MIXDET_MIXCONV_IMPL', impl)
@@ -222,9 +225,9 @@ def test_mixnet_fused_matches_reference(arch, monkeypatch):
         out = model(x)[0]
         out.square().mean().backward()
         results.append((out.detach(), [p.grad.clone() for p in model.parameters() if p.grad is not None]))
-    torch.testing.assert_close(results[1][0], results[0][0], atol=1e-9, rtol=1e-9)
+    torch.testing.assert_close(results[1][0], results[0][0], atol=1e-4, rtol=1e-4)
     for fused, ref in zip(results[1][1], results[0][1]):
-        torch.testing.assert_close(fused, ref, atol=1e-9, rtol=1e-7)
+        torch.testing.assert_close(fused, ref, atol=1e-4, rtol=1e-3)
 
 
 @requires_cuda

@@ -8,6 +8,6 @@ from .version import __version__
 
 check_dependencies()
 
-from . import models  # noqa: E402  (registers MixNet & co. in mmdet.registry.MODELS)
+from . import datasets, models  # noqa: E402  (registers mixdet's modules in mmdet's registries)
 
-__all__ = ['__version__', 'models']
+__all__ = ['__version__', 'datasets', 'models']

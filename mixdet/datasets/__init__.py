@@ -1,4 +1,5 @@
-"""Datasets: the synthetic shapes generator (numpy + OpenCV only)."""
+"""Datasets: ``CheckedCocoDataset`` (registered in mmdet's DATASETS) and the synthetic shapes generator."""
+from .checked_coco import CheckedCocoDataset
 from .shapes import COCO_CATEGORIES, SHAPE_CLASSES, SHAPE_TO_COCO, make_shapes_dataset
 
-__all__ = ['COCO_CATEGORIES', 'SHAPE_CLASSES', 'SHAPE_TO_COCO', 'make_shapes_dataset']
+__all__ = ['COCO_CATEGORIES', 'CheckedCocoDataset', 'SHAPE_CLASSES', 'SHAPE_TO_COCO', 'make_shapes_dataset']

@@ -1,4 +1,6 @@
 """Importing this package registers mixdet's models in ``mmdet.registry.MODELS``."""
 from .backbones import MixNet
+from .dense_heads import MixdetSSDHead
+from .detectors import SSDLiteDetector
 
-__all__ = ['MixNet']
+__all__ = ['MixNet', 'MixdetSSDHead', 'SSDLiteDetector']

@@ -109,3 +109,18 @@ def test_converter_cli_names_a_missing_file(tmp_path):
     result = subprocess.run([sys.executable, str(REPO / 'tools/convert_timm_mixnet.py'),
                              str(tmp_path / 'nope.pth'), str(tmp_path / 'out.pth')], capture_output=True, text=True)
     assert result.returncode != 0 and 'nope.pth' in result.stderr
+
+
+def test_pretrained_of_another_variant_is_refused(tmp_path):
+    checkpoint = convert_to_file(random_reference('mixnet_m', seed=3), tmp_path, '.pth')
+    model = MixNet(arch='s', out_indices=(5, ), init_cfg=dict(type='Pretrained', checkpoint=str(checkpoint)))
+    with pytest.raises(ValueError, match=r'mixdet.pth does not fit MixNet .*another architecture'):
+        model.init_weights()
+
+
+def test_pretrained_without_head_ignores_head_weights(tmp_path):
+    reference = random_reference('mixnet_s', seed=4)
+    checkpoint = convert_to_file(reference, tmp_path, '.pth')
+    model = MixNet(arch='s', out_indices=(5, ), init_cfg=dict(type='Pretrained', checkpoint=str(checkpoint)))
+    model.init_weights()
+    torch.testing.assert_close(model.blocks[5][0].conv_dw[4].weight, reference.blocks[5][0].conv_dw['4'].weight)

@@ -20,6 +20,7 @@ from mixdet.layers import DepthwiseSeparableBlock, InvertedResidualBlock, Padded
 from mixdet.registry import MODELS
 from .arch_decode import ArchSpec, decode_arch, make_divisible
 from .mixnet_archs import MIXNET_ARCHS
+from .pretrained import load_pretrained_strictly
 
 Tap = Union[int, str]
 
@@ -181,6 +182,17 @@ class MixNet(BaseModule):
         return tuple(outs)
 
     # --------------------------------------------------------------- mmdet backbone API
+    def init_weights(self) -> None:
+        """``Pretrained`` weights load strictly (a checkpoint of another architecture is an error; head
+        weights are ignored when the head is not built); other ``init_cfg`` types as mmengine."""
+        init_cfg = self.init_cfg
+        if isinstance(init_cfg, dict) and init_cfg.get('type') == 'Pretrained':
+            load_pretrained_strictly(self, init_cfg['checkpoint'], init_cfg.get('prefix'),
+                                     optional_prefixes=() if hasattr(self, 'conv_head') else ('conv_head.', 'bn2.'))
+            self._is_init = True
+            return
+        super().init_weights()
+
     def _freeze_stages(self) -> None:
         modules = []
         if self.frozen_stages >= 0:

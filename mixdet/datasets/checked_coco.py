@@ -1,0 +1,87 @@
+"""COCO dataset that reports bad input instead of silently working around it.
+
+mmdet's ``CocoDataset`` silently drops zero-area and out-of-image boxes, fails with a deep
+traceback on a missing or malformed annotation file, and with "need at least one array to
+concatenate" when filtering leaves no image. :class:`CheckedCocoDataset` names the file
+and counts what it skips in the log.
+"""
+from __future__ import annotations
+
+import json
+import os.path as osp
+
+from mmdet.datasets import CocoDataset
+from mmdet.registry import DATASETS
+from mmengine.logging import print_log
+
+REQUIRED_KEYS = ('images', 'annotations', 'categories')
+
+
+def check_annotation_file(path: str) -> None:
+    """Raise FileNotFoundError / ValueError naming ``path`` when it is missing or not COCO instances JSON."""
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'annotation file not found: {path}')
+    with open(path, encoding='utf-8') as f:
+        try:
+            content = json.load(f)
+        except json.JSONDecodeError as error:
+            raise ValueError(f'annotation file {path} is not valid JSON: {error}') from None
+    missing = [k for k in REQUIRED_KEYS if not isinstance(content, dict) or k not in content]
+    if missing:
+        raise ValueError(f'annotation file {path} is not COCO instances format: missing {missing}')
+
+
+def is_unusable_box(ann: dict, width: int, height: int) -> bool:
+    """The boxes ``CocoDataset.parse_data_info`` drops: zero area, under 1 px, or outside the image."""
+    x, y, w, h = ann['bbox']
+    inside_w = max(0, min(x + w, width) - max(x, 0))
+    inside_h = max(0, min(y + h, height) - max(y, 0))
+    return inside_w * inside_h == 0 or ann.get('area', w * h) <= 0 or w < 1 or h < 1
+
+
+@DATASETS.register_module()
+class CheckedCocoDataset(CocoDataset):
+    """``CocoDataset`` with checked annotation files, counted skips and clear errors. Arguments as ``CocoDataset``.
+
+    * missing / malformed annotation file: error naming the file;
+    * zero-area, sub-pixel or out-of-image boxes: skipped (as mmdet does) and counted in a warning;
+    * missing image files: skipped with a counted warning when training, an error naming them in test mode;
+    * images left without annotations: dropped by ``filter_cfg`` and counted; no image left: an error.
+    """
+
+    def load_data_list(self) -> list[dict]:
+        check_annotation_file(self.ann_file)
+        self._unusable_boxes: list[tuple[int, int]] = []
+        data_list = super().load_data_list()
+        if self._unusable_boxes:
+            ann_id, img_id = self._unusable_boxes[0]
+            print_log(f'{self.ann_file}: skipped {len(self._unusable_boxes)} boxes with zero area or outside their '
+                      f'image (first: annotation {ann_id} of image {img_id})', logger='current', level=30)
+        missing = [d['img_path'] for d in data_list if not osp.isfile(d['img_path'])]
+        if missing and self.test_mode:
+            raise FileNotFoundError(f'{len(missing)} images listed in {self.ann_file} are missing, e.g. {missing[0]}')
+        if missing:
+            print_log(f'{self.ann_file}: skipped {len(missing)} images whose files are missing, e.g. {missing[0]}',
+                      logger='current', level=30)
+            missing = set(missing)
+            data_list = [d for d in data_list if d['img_path'] not in missing]
+        return data_list
+
+    def parse_data_info(self, raw_data_info: dict) -> dict:
+        img_info = raw_data_info['raw_img_info']
+        for ann in raw_data_info['raw_ann_info']:
+            if not ann.get('ignore', False) and ann['category_id'] in self.cat_ids and \
+                    is_unusable_box(ann, img_info['width'], img_info['height']):
+                self._unusable_boxes.append((ann.get('id'), img_info['img_id']))
+        return super().parse_data_info(raw_data_info)
+
+    def filter_data(self) -> list[dict]:
+        kept = super().filter_data()
+        dropped = len(self.data_list) - len(kept)
+        if dropped:
+            print_log(f'{self.ann_file}: dropped {dropped} of {len(self.data_list)} images without usable '
+                      f'annotations or smaller than filter_cfg.min_size', logger='current', level=30)
+        if not kept:
+            raise ValueError(f'no image of {self.ann_file} is left after filtering ({len(self.data_list)} images, '
+                             f'filter_cfg={self.filter_cfg}): check the annotations and filter_cfg')
+        return kept

@@ -1,0 +1,72 @@
+"""Config adjustments shared by tools/train.py and tools/test.py (what mmdet's tools do, plus
+the fixes a current CPU/GPU stack needs)."""
+from __future__ import annotations
+
+import importlib.util
+import os.path as osp
+
+import torch
+from mmengine.config import Config
+
+
+def dataset_configs(cfg: Config):
+    """Yield every dataset config of the train/val/test dataloaders, unwrapping wrappers such as RepeatDataset."""
+    for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        dataset = cfg.get(name, {}).get('dataset') if cfg.get(name) else None
+        while dataset is not None:
+            yield dataset
+            dataset = dataset.get('dataset')
+
+
+def set_data_root(cfg: Config, old_root: str, new_root: str) -> None:
+    """Point every dataset and the COCO evaluators at ``new_root`` (``--cfg-options data_root=...``).
+
+    ``data_root`` is substituted into the dataset configs when the file is parsed, so overriding
+    the variable alone would change nothing.
+    """
+    for dataset in dataset_configs(cfg):
+        if 'data_root' in dataset:
+            dataset['data_root'] = new_root
+    for name in ('val_evaluator', 'test_evaluator'):
+        evaluator = cfg.get(name)
+        for metric in evaluator if isinstance(evaluator, list) else [evaluator] if evaluator else []:
+            ann_file = metric.get('ann_file')
+            if ann_file and ann_file.startswith(old_root):
+                metric['ann_file'] = osp.join(new_root, ann_file[len(old_root):])
+    cfg.data_root = new_root
+
+
+def apply_cfg_options(cfg: Config, options: dict | None) -> None:
+    """``merge_from_dict`` plus a ``data_root`` override that reaches the datasets."""
+    if not options:
+        return
+    old_root = cfg.get('data_root')
+    cfg.merge_from_dict(options)
+    if 'data_root' in options and old_root is not None:
+        set_data_root(cfg, old_root, options['data_root'])
+
+
+def set_work_dir(cfg: Config, config_path: str, work_dir: str | None) -> None:
+    """Work dir priority: CLI > config file > ./work_dirs/<config name> (as mmdet)."""
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(config_path))[0])
+
+
+def adapt_to_machine(cfg: Config, launcher: str) -> None:
+    """Use gloo for DDP without CUDA, and log to TensorBoard when it is installed."""
+    if launcher != 'none' and not torch.cuda.is_available():
+        cfg.env_cfg.setdefault('dist_cfg', {})['backend'] = 'gloo'
+    backends = cfg.visualizer.get('vis_backends') or []
+    if importlib.util.find_spec('tensorboard') is not None and \
+            not any(b.get('type') == 'TensorboardVisBackend' for b in backends):
+        cfg.visualizer.vis_backends = [*backends, dict(type='TensorboardVisBackend')]
+
+
+def enable_amp(cfg: Config) -> None:
+    """Mixed precision as mmdet's ``--amp``; mmengine's AmpOptimWrapper needs a CUDA (or NPU/MLU) device."""
+    if not torch.cuda.is_available():
+        raise SystemExit('--amp needs a CUDA device: mmengine\'s AmpOptimWrapper does not run on the CPU')
+    cfg.optim_wrapper.type = 'AmpOptimWrapper'
+    cfg.optim_wrapper.loss_scale = 'dynamic'

@@ -1,0 +1,3 @@
+from .ssd_head import MixdetSSDHead
+
+__all__ = ['MixdetSSDHead']

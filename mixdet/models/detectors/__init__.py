@@ -1,0 +1,3 @@
+from .ssdlite import SSDLiteDetector
+
+__all__ = ['SSDLiteDetector']

@@ -10,6 +10,9 @@
 #include <ATen/OpMathType.h>
 #include <ATen/Parallel.h>
 #include <ATen/core/Tensor.h>
+#include <ATen/ops/cat.h>
+#include <ATen/ops/constant_pad_nd.h>
+#include <ATen/ops/conv2d.h>
 #include <ATen/ops/empty.h>
 #include <torch/library.h>
 
@@ -28,6 +31,9 @@ namespace mixdet {
 namespace {
 
 constexpr int64_t kRows = 4;  // output rows per register block
+// Forward outputs narrower than this use the channel-interleaved kernel, or for float32 PyTorch's
+// own depthwise conv, which measured faster there (docs/benchmarks.md); wider ones the plane kernel.
+constexpr int64_t kSmallWidth = 20;
 
 // One filter tap: its weight and the offset of its first source element from the block origin.
 template <typename acc_t>
@@ -90,6 +96,30 @@ __attribute__((always_inline)) inline void dot_taps(const Tap<acc_t>* taps, int6
   }
 }
 
+// Channel-interleaved layout for small planes: buf[pixel][lane] holds one pixel of `L` channels of a
+// group, so a vector is one pixel of L channels (with per-lane weights) and no lane is wasted on width.
+// out[j][lane] = sum_t wt[t][lane] * buf[base[j] + toff[t]][lane] for kOutBlock outputs j.
+constexpr int64_t kOutBlock = 8;
+
+template <typename acc_t>
+constexpr int64_t lanes_of() {
+  return 64 / sizeof(acc_t);  // one 512-bit vector: 16 floats, 8 doubles
+}
+
+template <typename acc_t>
+__attribute__((always_inline)) inline void lane_taps(const acc_t* buf, const int64_t* base, const int64_t* toff,
+                                                      const acc_t* wt, int64_t ntaps, acc_t* out) {
+  constexpr int64_t L = lanes_of<acc_t>();
+  using V = typename Lanes<acc_t, L>::type;
+  V acc[kOutBlock] = {};
+  for (int64_t t = 0; t < ntaps; ++t) {
+    const V w = load<V>(wt + t * L);
+    const acc_t* p = buf + toff[t];
+    for (int64_t j = 0; j < kOutBlock; ++j) acc[j] += w * load<V>(p + base[j]);
+  }
+  for (int64_t j = 0; j < kOutBlock; ++j) __builtin_memcpy(out + j * L, &acc[j], sizeof(V));
+}
+
 // The block routines compiled for one instruction set, e.g. gather_avx2 / dot_avx2.
 #define MIXDET_DEFINE_ISA(isa, target)                                                                         \
   template <typename acc_t>                                                                                    \
@@ -108,6 +138,11 @@ __attribute__((always_inline)) inline void dot_taps(const Tap<acc_t>* taps, int6
       dot_taps<acc_t, 8>(taps, ntaps, src, src_step, dy, dy_step, rows, cols_pad, grad);                       \
     else                                                                                                       \
       dot_taps<acc_t, 16>(taps, ntaps, src, src_step, dy, dy_step, rows, cols_pad, grad);                      \
+  }                                                                                                            \
+  template <typename acc_t>                                                                                    \
+  target void lanes_##isa(const acc_t* buf, const int64_t* base, const int64_t* toff, const acc_t* wt,         \
+                          int64_t ntaps, acc_t* out) {                                                         \
+    lane_taps(buf, base, toff, wt, ntaps, out);                                                                \
   }
 MIXDET_DEFINE_ISA(base, )
 #ifdef MIXDET_X86_CLONES
@@ -148,6 +183,15 @@ void dot(const Tap<acc_t>* taps, int64_t ntaps, const acc_t* src, int64_t src_st
   if (cpu_isa() == Isa::avx2) return dot_avx2(taps, ntaps, src, src_step, dy, dy_step, rows, cols_pad, grad, block);
 #endif
   dot_base(taps, ntaps, src, src_step, dy, dy_step, rows, cols_pad, grad, block);
+}
+
+template <typename acc_t>
+void lanes(const acc_t* buf, const int64_t* base, const int64_t* toff, const acc_t* wt, int64_t ntaps, acc_t* out) {
+#ifdef MIXDET_X86_CLONES
+  if (cpu_isa() == Isa::avx512) return lanes_avx512(buf, base, toff, wt, ntaps, out);
+  if (cpu_isa() == Isa::avx2) return lanes_avx2(buf, base, toff, wt, ntaps, out);
+#endif
+  lanes_base(buf, base, toff, wt, ntaps, out);
 }
 
 // Column-block width: 8 when it wastes fewer padded columns than 16.
@@ -208,10 +252,80 @@ const MixGroup& group_of(const MixPlan& plan, int64_t c) {
   return plan.groups.back();  // unreachable: make_plan checked that the groups cover every channel
 }
 
+// Forward in the channel-interleaved layout: one work unit = (group, block of L channels, image).
+template <typename scalar_t, typename acc_t>
+void forward_lanes(const scalar_t* x, const scalar_t* w, scalar_t* y, const MixPlan& plan) {
+  constexpr int64_t L = lanes_of<acc_t>();
+  const int64_t s = plan.stride, d = plan.dilation, hw_out = plan.h_out * plan.w_out;
+  const int64_t hw_pad = round_up(hw_out, kOutBlock);
+  std::vector<int64_t> unit_begin{0};  // first unit of each group
+  for (const MixGroup& g : plan.groups) unit_begin.push_back(unit_begin.back() + (g.channels + L - 1) / L * plan.n);
+  at::parallel_for(0, unit_begin.back(), 1, [&](int64_t begin, int64_t end) {
+    std::vector<acc_t> buf, wt, out(hw_pad * L);
+    std::vector<int64_t> base(hw_pad), toff;
+    int64_t weights_of = -1;  // (group, block) whose weights are in wt, as group * C + first channel
+    for (int64_t u = begin; u < end; ++u) {
+      size_t gi = 0;
+      while (u >= unit_begin[gi + 1]) ++gi;
+      const MixGroup& g = plan.groups[gi];
+      const int64_t block = (u - unit_begin[gi]) / plan.n, n = (u - unit_begin[gi]) % plan.n;
+      const int64_t c0 = g.c_begin + block * L, nl = std::min(L, g.c_begin + g.channels - c0);
+      const int64_t span = d * (g.k - 1), rows = (plan.h_out - 1) * s + span + 1, cols = (plan.w_out - 1) * s + span + 1;
+      if (weights_of != static_cast<int64_t>(gi) * plan.c + c0) {
+        weights_of = static_cast<int64_t>(gi) * plan.c + c0;
+        wt.assign(g.k * g.k * L, acc_t(0));
+        toff.resize(g.k * g.k);
+        for (int64_t t = 0; t < g.k * g.k; ++t) {
+          for (int64_t l = 0; l < nl; ++l) wt[t * L + l] = static_cast<acc_t>(w[g.w_offset + (c0 - g.c_begin + l) * g.k * g.k + t]);
+          toff[t] = ((t / g.k) * d * cols + (t % g.k) * d) * L;
+        }
+        for (int64_t o = 0; o < hw_pad; ++o) {
+          const int64_t oc = std::min(o, hw_out - 1);  // the tail block repeats the last output
+          base[o] = ((oc / plan.w_out) * s * cols + (oc % plan.w_out) * s) * L;
+        }
+      }
+      buf.assign(rows * cols * L, acc_t(0));
+      for (int64_t l = 0; l < nl; ++l) {
+        const scalar_t* src = x + (n * plan.c + c0 + l) * plan.h * plan.w;
+        for (int64_t ih = 0; ih < plan.h && ih + g.pad_top < rows; ++ih)
+          for (int64_t iw = 0; iw < plan.w && iw + g.pad_left < cols; ++iw)
+            buf[((ih + g.pad_top) * cols + iw + g.pad_left) * L + l] = static_cast<acc_t>(src[ih * plan.w + iw]);
+      }
+      for (int64_t o0 = 0; o0 < hw_out; o0 += kOutBlock)
+        lanes(buf.data(), base.data() + o0, toff.data(), wt.data(), g.k * g.k, out.data() + o0 * L);
+      for (int64_t l = 0; l < nl; ++l) {
+        scalar_t* dst = y + (n * plan.c + c0 + l) * hw_out;
+        for (int64_t o = 0; o < hw_out; ++o) dst[o] = out[o * L + l];
+      }
+    }
+  });
+}
+
+// PyTorch's own depthwise conv per group (oneDNN on x86) into one output: split/conv/cat as in the
+// reference, with TF 'same' padding applied as an explicit pad.
+at::Tensor forward_aten(const at::Tensor& x, const at::Tensor& w, const MixPlan& plan) {
+  std::vector<at::Tensor> outs;
+  for (const MixGroup& g : plan.groups) {
+    const int64_t span = plan.dilation * (g.k - 1);
+    const int64_t pad_bottom = (plan.h_out - 1) * plan.stride + span + 1 - plan.h - g.pad_top;
+    const int64_t pad_right = (plan.w_out - 1) * plan.stride + span + 1 - plan.w - g.pad_left;
+    at::Tensor xg = x.narrow(1, g.c_begin, g.channels);
+    const at::Tensor wg = w.narrow(0, g.w_offset, g.channels * g.k * g.k).view({g.channels, 1, g.k, g.k});
+    std::vector<int64_t> pad{g.pad_top, g.pad_left};
+    if (pad_bottom != g.pad_top || pad_right != g.pad_left) {
+      xg = at::constant_pad_nd(xg, {g.pad_left, pad_right, g.pad_top, pad_bottom});
+      pad = {0, 0};
+    }
+    outs.push_back(at::conv2d(xg, wg, {}, plan.stride, pad, plan.dilation, g.channels));
+  }
+  return at::cat(outs, 1);
+}
+
 at::Tensor mixconv2d_cpu(const at::Tensor& x_in, const at::Tensor& w_in, at::IntArrayRef channels,
                          at::IntArrayRef kernels, at::IntArrayRef pads, int64_t stride, int64_t dilation) {
   const MixPlan plan = make_plan(x_in, w_in, channels, kernels, pads, stride, dilation);
   const at::Tensor x = x_in.contiguous(), w = w_in.contiguous();
+  if (x.scalar_type() == at::kFloat && plan.w_out < kSmallWidth) return forward_aten(x, w, plan);
   at::Tensor y = at::empty({plan.n, plan.c, plan.h_out, plan.w_out}, x.options());
   const int64_t block = column_block(plan.w_out);
   const int64_t ho_pad = round_up(plan.h_out, kRows), wo_pad = round_up(plan.w_out, block);
@@ -220,6 +334,7 @@ at::Tensor mixconv2d_cpu(const at::Tensor& x_in, const at::Tensor& w_in, at::Int
     const scalar_t* xp = x.const_data_ptr<scalar_t>();
     const scalar_t* wp = w.const_data_ptr<scalar_t>();
     scalar_t* yp = y.mutable_data_ptr<scalar_t>();
+    if (plan.w_out < kSmallWidth) return forward_lanes<scalar_t, acc_t>(xp, wp, yp, plan);
     // Planes in channel-major order, so that consecutive planes of a chunk share their taps.
     at::parallel_for(0, plan.n * plan.c, 1, [&](int64_t begin, int64_t end) {
       std::vector<acc_t> buf, out(ho_pad * wo_pad);

@@ -53,7 +53,7 @@ def check_against_reference(x, weights, stride, padding, atol, rtol, bias=None, 
     assert out.is_contiguous(memory_format=torch.channels_last if channels_last else torch.contiguous_format)
     torch.testing.assert_close(out.double(), expected, atol=atol, rtol=rtol)
     if grads:
-        grad = torch.randn_like(expected)
+        grad = torch.randn_like(expected).to(x.dtype).double()  # representable in x.dtype
         expected_grads = torch.autograd.grad(expected, ref_in, grad)
         poison(x.numel(), x.dtype, x.device)
         got = torch.autograd.grad(out, fused_in, grad.to(out.dtype))
@@ -101,6 +101,8 @@ def test_channels_last_noncontiguous_bias_and_dilation():
     x, weights = make_case(20, [3, 5, 7], 15, batch=3)
     check_against_reference(x.contiguous(memory_format=torch.channels_last), weights, 2, 'same', 1e-10, 1e-10)
     check_against_reference(x[:, :, 1:, :-2], weights, 1, 'symmetric', 1e-10, 1e-10)  # strided view
+    wide, _ = make_case(20, [3, 5, 7], 45, batch=1)
+    check_against_reference(wide.contiguous(memory_format=torch.channels_last), weights, 2, 'same', 1e-10, 1e-10)
     bias = torch.randn(20, dtype=torch.float64)
     check_against_reference(x, weights, 1, 'symmetric', 1e-10, 1e-10, bias=bias)
     for padding in ('symmetric', 'same'):
@@ -110,9 +112,10 @@ def test_channels_last_noncontiguous_bias_and_dilation():
 
 @pytest.mark.parametrize('dtype,tol', [(torch.float32, 1e-4), (torch.bfloat16, 3e-2), (torch.float16, 3e-3)])
 def test_low_precision_cpu(dtype, tol):
-    x, weights = make_case(40, [3, 5, 7, 9], 14, batch=2, dtype=dtype)
-    check_against_reference(x, weights, 1, 'same', atol=tol, rtol=tol)
-    check_against_reference(x, weights, 2, 'symmetric', atol=tol, rtol=tol)
+    for size in (14, 41):  # output width < 20 and >= 20 take different CPU kernels
+        x, weights = make_case(40, [3, 5, 7, 9], size, batch=2, dtype=dtype)
+        check_against_reference(x, weights, 1, 'same', atol=tol, rtol=tol)
+        check_against_reference(x, weights, 2, 'symmetric', atol=tol, rtol=tol)
 
 
 def test_gradcheck_float64():

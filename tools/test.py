@@ -14,6 +14,7 @@ from mmdet.evaluation import DumpDetResults
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
+from mixdet.engine.checkpoint_fit import check_checkpoint_fits
 from mixdet.engine.checkpoint_globals import explain_refused_checkpoint, mmengine_checkpoint_globals
 from mixdet.engine.config_setup import adapt_to_machine, apply_cfg_options, set_work_dir
 
@@ -54,11 +55,14 @@ def main():
     runner = Runner.from_cfg(cfg)
     if args.out is not None:
         runner.test_evaluator.metrics.append(DumpDetResults(out_file_path=args.out))
-    try:
-        with mmengine_checkpoint_globals():
-            runner.test()
-    except pickle.UnpicklingError as error:
-        raise SystemExit(explain_refused_checkpoint(args.checkpoint, error)) from error
+    with mmengine_checkpoint_globals():
+        try:
+            check_checkpoint_fits(runner.model, args.checkpoint)
+        except pickle.UnpicklingError as error:
+            raise SystemExit(explain_refused_checkpoint(args.checkpoint, error)) from error
+        except ValueError as error:  # the checkpoint does not fit this config's model
+            raise SystemExit(str(error)) from error
+        runner.test()
 
 
 if __name__ == '__main__':

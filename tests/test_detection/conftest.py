@@ -1,0 +1,43 @@
+"""Small generated datasets and helpers to run the tools as a user would (subprocesses)."""
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mixdet.datasets import make_shapes_dataset
+
+REPO = Path(__file__).resolve().parents[2]
+SHAPES_CONFIG = 'configs/shapes/ssdlite_mixnet-s_1xb16-shapes.py'
+# Fast settings for the shapes config: tiny batches, no worker processes, one epoch.
+FAST = ['train_dataloader.batch_size=2', 'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
+        'val_dataloader.batch_size=2', 'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False',
+        'test_dataloader.batch_size=2', 'test_dataloader.num_workers=0', 'test_dataloader.persistent_workers=False',
+        'train_cfg.max_epochs=1', 'train_cfg.val_interval=1', 'default_hooks.logger.interval=1',
+        'default_hooks.checkpoint.interval=1']
+
+
+def run_tool(*args, check=True, env=None):
+    """Run a repository tool with the current interpreter; return the CompletedProcess (stdout+stderr merged)."""
+    result = subprocess.run([sys.executable, *map(str, args)], cwd=REPO, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env=env)
+    if check and result.returncode != 0:
+        raise AssertionError(f'{args} failed with {result.returncode}:\n{result.stdout[-4000:]}')
+    return result
+
+
+@pytest.fixture(scope='session')
+def shapes_root(tmp_path_factory):
+    """5 train images (batch 2 leaves a last batch of one: drop_last must handle it) and 6 val images at 192 px."""
+    root = tmp_path_factory.mktemp('shapes')
+    make_shapes_dataset(root, num_train=5, num_val=6, seed=1, image_size=192)
+    return root
+
+
+@pytest.fixture(scope='session')
+def trained_work_dir(shapes_root, tmp_path_factory):
+    """A work dir after one epoch of training on ``shapes_root``."""
+    work_dir = tmp_path_factory.mktemp('work')
+    run_tool('tools/train.py', SHAPES_CONFIG, '--work-dir', work_dir,
+             '--cfg-options', f'data_root={shapes_root}/', *FAST)
+    return work_dir

@@ -1,0 +1,43 @@
+"""Plot training loss and validation bbox mAP of an mmengine work dir to a PNG.
+
+Usage:
+    python tools/analysis/plot_logs.py WORK_DIR [--out curves.png]
+"""
+import argparse
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use('Agg')
+import matplotlib.pyplot as plt  # noqa: E402
+
+from mixdet.engine.training_logs import read_curves  # noqa: E402
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='Plot loss and mAP curves of a work dir')
+    parser.add_argument('work_dir', help='work dir of tools/train.py')
+    parser.add_argument('--out', help='output PNG (default: WORK_DIR/curves.png)')
+    return parser.parse_args()
+
+
+def main():
+    args = parse_args()
+    loss, mAP = read_curves(args.work_dir)
+    out = Path(args.out or Path(args.work_dir) / 'curves.png')
+    fig, (ax_loss, ax_map) = plt.subplots(1, 2, figsize=(10, 4))
+    if loss:
+        ax_loss.plot(*zip(*loss))
+    ax_loss.set(xlabel='iteration', ylabel='training loss', title='loss')
+    if mAP:
+        ax_map.plot(*zip(*mAP), marker='o')
+    ax_map.set(xlabel='epoch', ylabel='bbox mAP', title='validation mAP', ylim=(0, 1))
+    for ax in (ax_loss, ax_map):
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    print(f'{len(loss)} loss points, {len(mAP)} mAP points -> {out}')
+
+
+if __name__ == '__main__':
+    main()

@@ -30,10 +30,10 @@ def cuda_wanted() -> bool:
 def extension():
     with_cuda = cuda_wanted()
     sources = [os.path.join(CSRC, 'mixconv.cpp')] + sorted(glob.glob(os.path.join(CSRC, 'cpu', '*.cpp')))
-    args = {'cxx': ['-O3', '-fopenmp']}
+    args = {'cxx': ['-O3', '-fopenmp', '-Wno-psabi']}
     # Headers of pip-installed CUDA wheels (cuBLAS, cuDNN, ...) that a bare toolkit may lack.
     site = os.path.dirname(os.path.dirname(torch.__file__))
-    include_dirs = sorted(glob.glob(os.path.join(site, 'nvidia', 'cu*', 'include'))
+    include_dirs = sorted(glob.glob(os.path.join(site, 'nvidia', 'cu[0-9]*', 'include'))
                           + glob.glob(os.path.join(site, 'nvidia', 'cudnn', 'include'))) if with_cuda else []
     print(f'mixdet: building mixdet.ops._C with torch {torch.__version__}: CPU kernels yes, CUDA kernels '
           + (f'yes (CUDA_HOME={CUDA_HOME}, TORCH_CUDA_ARCH_LIST={os.environ.get("TORCH_CUDA_ARCH_LIST", "<visible GPUs>")})'

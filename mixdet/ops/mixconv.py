@@ -5,7 +5,9 @@ docs/mixconv-op.md) and 'reference' (split -> conv -> cat, :mod:`mixdet.ops.mixc
 Choose with ``impl=`` or the environment variable ``MIXDET_MIXCONV_IMPL``:
 
 * 'auto' (default): the fused op where it is built and supports the call, else the reference with a
-  one-time warning that says why;
+  one-time warning that says why. One measured exception on CPU: float32 calls that need no gradient
+  and have an output narrower than ``CPU_REFERENCE_BELOW_WIDTH`` run split/conv/cat, whose oneDNN
+  depthwise convs beat the fused forward on such small planes (docs/benchmarks.md);
 * 'fused': the fused op, or a RuntimeError saying why it cannot run;
 * 'reference': always the reference.
 """
@@ -24,6 +26,7 @@ IMPLS = ('auto', 'fused', 'reference')
 IMPL_ENV = 'MIXDET_MIXCONV_IMPL'
 CUDA_KERNEL_SIZES = (1, 3, 5, 7, 9, 11)
 CUDA_MAX_GROUPS = 8
+CPU_REFERENCE_BELOW_WIDTH = 20
 _warned: set[str] = set()
 
 
@@ -66,6 +69,13 @@ def backend(device: str | torch.device = 'cpu', impl: Optional[str] = None) -> s
     return 'reference'
 
 
+def _cpu_inference_prefers_reference(input: torch.Tensor, weights: Sequence[torch.Tensor], stride: int) -> bool:
+    """The measured CPU rule of 'auto': float32, no gradient needed, output width < CPU_REFERENCE_BELOW_WIDTH."""
+    needs_grad = torch.is_grad_enabled() and (input.requires_grad or any(w.requires_grad for w in weights))
+    return input.device.type == 'cpu' and input.dtype == torch.float32 and not needs_grad \
+        and (input.shape[-1] - 1) // stride + 1 < CPU_REFERENCE_BELOW_WIDTH
+
+
 def _fused(input: torch.Tensor, weights: Sequence[torch.Tensor], bias: Optional[torch.Tensor], stride: int,
            padding: str, dilation: int, kernels: Sequence[int]) -> torch.Tensor:
     """One call of ``torch.ops.mixdet.mixconv2d``; channels_last input is converted to NCHW and back."""
@@ -99,6 +109,8 @@ def mixconv2d(input: torch.Tensor, weights: Sequence[torch.Tensor], bias: Option
         return mixconv2d_reference(input, weights, bias, stride, padding, dilation)
     reason = _fused_unsupported(input.device.type, kernels, stride, dilation)
     if reason is None:
+        if requested == 'auto' and _cpu_inference_prefers_reference(input, weights, stride):
+            return mixconv2d_reference(input, weights, bias, stride, padding, dilation)
         return _fused(input, weights, bias, stride, padding, dilation, kernels)
     if requested == 'fused':
         raise RuntimeError(f'mixconv2d(impl="fused") cannot run on {input.device}: {reason}')

@@ -276,3 +276,16 @@ def test_cuda_limits_fall_back_or_raise():
         mixconv2d(x, weights, impl='fused')
     with pytest.warns(RuntimeWarning, match='reference'):
         torch.testing.assert_close(mixconv2d(x, weights), mixconv2d_reference(x, weights))
+
+
+def test_cpu_auto_rule_runs_reference_for_small_fp32_inference(monkeypatch):
+    calls = []
+    reference = mixconv2d_reference
+    monkeypatch.setattr('mixdet.ops.mixconv.mixconv2d_reference', lambda *a: calls.append(a) or reference(*a))
+    x, weights = make_case(12, [3, 5], 14, dtype=torch.float32)
+    mixconv2d(x, weights)  # float32, no grad, output width 14 < 20: split/conv/cat
+    assert len(calls) == 1
+    mixconv2d(x.requires_grad_(), weights)  # needs a gradient: fused
+    mixconv2d(make_case(12, [3, 5], 40, dtype=torch.float32)[0], weights)  # wide: fused
+    mixconv2d(x.detach().double(), [w.double() for w in weights])  # float64: fused
+    assert len(calls) == 1

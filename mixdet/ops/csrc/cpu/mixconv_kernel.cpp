@@ -10,9 +10,6 @@
 #include <ATen/OpMathType.h>
 #include <ATen/Parallel.h>
 #include <ATen/core/Tensor.h>
-#include <ATen/ops/cat.h>
-#include <ATen/ops/constant_pad_nd.h>
-#include <ATen/ops/conv2d.h>
 #include <ATen/ops/empty.h>
 #include <torch/library.h>
 
@@ -31,8 +28,8 @@ namespace mixdet {
 namespace {
 
 constexpr int64_t kRows = 4;  // output rows per register block
-// Forward outputs narrower than this use the channel-interleaved kernel, or for float32 PyTorch's
-// own depthwise conv, which measured faster there (docs/benchmarks.md); wider ones the plane kernel.
+// Forward outputs narrower than this use the channel-interleaved kernel (faster there, measured),
+// wider ones the plane kernel.
 constexpr int64_t kSmallWidth = 20;
 
 // One filter tap: its weight and the offset of its first source element from the block origin.
@@ -301,31 +298,10 @@ void forward_lanes(const scalar_t* x, const scalar_t* w, scalar_t* y, const MixP
   });
 }
 
-// PyTorch's own depthwise conv per group (oneDNN on x86) into one output: split/conv/cat as in the
-// reference, with TF 'same' padding applied as an explicit pad.
-at::Tensor forward_aten(const at::Tensor& x, const at::Tensor& w, const MixPlan& plan) {
-  std::vector<at::Tensor> outs;
-  for (const MixGroup& g : plan.groups) {
-    const int64_t span = plan.dilation * (g.k - 1);
-    const int64_t pad_bottom = (plan.h_out - 1) * plan.stride + span + 1 - plan.h - g.pad_top;
-    const int64_t pad_right = (plan.w_out - 1) * plan.stride + span + 1 - plan.w - g.pad_left;
-    at::Tensor xg = x.narrow(1, g.c_begin, g.channels);
-    const at::Tensor wg = w.narrow(0, g.w_offset, g.channels * g.k * g.k).view({g.channels, 1, g.k, g.k});
-    std::vector<int64_t> pad{g.pad_top, g.pad_left};
-    if (pad_bottom != g.pad_top || pad_right != g.pad_left) {
-      xg = at::constant_pad_nd(xg, {g.pad_left, pad_right, g.pad_top, pad_bottom});
-      pad = {0, 0};
-    }
-    outs.push_back(at::conv2d(xg, wg, {}, plan.stride, pad, plan.dilation, g.channels));
-  }
-  return at::cat(outs, 1);
-}
-
 at::Tensor mixconv2d_cpu(const at::Tensor& x_in, const at::Tensor& w_in, at::IntArrayRef channels,
                          at::IntArrayRef kernels, at::IntArrayRef pads, int64_t stride, int64_t dilation) {
   const MixPlan plan = make_plan(x_in, w_in, channels, kernels, pads, stride, dilation);
   const at::Tensor x = x_in.contiguous(), w = w_in.contiguous();
-  if (x.scalar_type() == at::kFloat && plan.w_out < kSmallWidth) return forward_aten(x, w, plan);
   at::Tensor y = at::empty({plan.n, plan.c, plan.h_out, plan.w_out}, x.options());
   const int64_t block = column_block(plan.w_out);
   const int64_t ho_pad = round_up(plan.h_out, kRows), wo_pad = round_up(plan.w_out, block);

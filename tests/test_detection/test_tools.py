@@ -1,0 +1,62 @@
+"""tools/train.py, tools/test.py and the plotting tools, run as a user runs them."""
+import pickle
+import re
+from collections import OrderedDict
+from pathlib import Path
+
+import torch
+
+from conftest import FAST, SHAPES_CONFIG, run_tool
+
+
+def latest_checkpoint(work_dir):
+    return Path((Path(work_dir) / 'last_checkpoint').read_text().strip())
+
+
+def test_training_survives_a_last_batch_of_one_and_saves(trained_work_dir):
+    # 5 images, batch 2: without drop_last the final 1-image batch breaks BatchNorm on the 1x1 level.
+    assert latest_checkpoint(trained_work_dir).name == 'epoch_1.pth'
+
+
+def test_resume_and_load_from_keep_weights_only_loading(shapes_root, trained_work_dir, tmp_path):
+    resumed = run_tool('tools/train.py', SHAPES_CONFIG, '--work-dir', trained_work_dir, '--resume',
+                       '--cfg-options', f'data_root={shapes_root}/', *FAST, 'train_cfg.max_epochs=2')
+    assert 'resumed epoch: 1' in resumed.stdout
+    checkpoint = latest_checkpoint(trained_work_dir)
+    assert checkpoint.name == 'epoch_2.pth'
+    fine_tuned = run_tool('tools/train.py', SHAPES_CONFIG, '--work-dir', tmp_path,
+                          '--cfg-options', f'data_root={shapes_root}/', f'load_from={checkpoint}', *FAST)
+    assert f'Load checkpoint from {checkpoint}' in fine_tuned.stdout
+
+
+def test_a_checkpoint_with_other_types_is_refused(shapes_root, trained_work_dir, tmp_path):
+    checkpoint = torch.load(latest_checkpoint(trained_work_dir), map_location='cpu', weights_only=False)
+    checkpoint['meta']['extra'] = OrderedDict(payload=pickle.dumps)  # a function: not a weights-only type
+    tampered = tmp_path / 'tampered.pth'
+    torch.save(checkpoint, tampered)
+    result = run_tool('tools/test.py', SHAPES_CONFIG, tampered, '--cfg-options', f'data_root={shapes_root}/',
+                      *FAST, check=False)
+    assert result.returncode != 0
+    assert f'refusing to load checkpoint {tampered}' in result.stdout and 'pickle.dumps' in result.stdout
+
+
+def test_a_checkpoint_of_another_architecture_is_refused(shapes_root, trained_work_dir):
+    result = run_tool('tools/test.py', SHAPES_CONFIG, latest_checkpoint(trained_work_dir),
+                      '--cfg-options', f'data_root={shapes_root}/', *FAST, 'model.backbone.arch=m', check=False)
+    assert result.returncode != 0
+    assert 'does not fit the model of this config' in result.stdout and 'shape' in result.stdout
+
+
+def test_amp_without_cuda_says_so(shapes_root):
+    result = run_tool('tools/train.py', SHAPES_CONFIG, '--amp', check=False)
+    assert result.returncode != 0 and '--amp needs a CUDA device' in result.stdout
+
+
+def test_plot_and_show_tools_write_pictures(shapes_root, trained_work_dir, tmp_path):
+    out = tmp_path / 'curves.png'
+    run_tool('tools/analysis/plot_logs.py', trained_work_dir, '--out', out)
+    assert out.read_bytes()[:4] == b'\x89PNG'
+    out = tmp_path / 'detections.png'
+    printed = run_tool('tools/analysis/show_detections.py', SHAPES_CONFIG, latest_checkpoint(trained_work_dir),
+                       '--out', out, '--num', '4', '--cfg-options', f'data_root={shapes_root}/').stdout
+    assert re.search(r'4 images with predictions', printed) and out.read_bytes()[:4] == b'\x89PNG'

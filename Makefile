@@ -29,8 +29,16 @@ $(STAMP): $(DEPS)
 	$(PY) -c "import mmcv.ops, mmdet.models, mixdet; print('mixdet environment ready')"
 	touch $@
 
+DEMO_CONFIG := configs/shapes/ssdlite_mixnet-s_1xb16-shapes.py
+DEMO_DIR := work_dirs/demo
+
 demo: $(STAMP)
-	$(PY) tools/demo.py
+	test -f data/shapes/annotations/instances_val.json || $(PY) tools/make_shapes_dataset.py data/shapes
+	$(PY) tools/train.py $(DEMO_CONFIG) --work-dir $(DEMO_DIR)
+	$(PY) tools/test.py $(DEMO_CONFIG) "$$(cat $(DEMO_DIR)/last_checkpoint)" --work-dir $(DEMO_DIR)/test
+	$(PY) tools/analysis/show_detections.py $(DEMO_CONFIG) "$$(cat $(DEMO_DIR)/last_checkpoint)" \
+		--out $(DEMO_DIR)/detections.png
+	$(PY) tools/analysis/plot_logs.py $(DEMO_DIR) --out $(DEMO_DIR)/curves.png
 
 test: $(STAMP)
 	$(PY) -m pytest tests

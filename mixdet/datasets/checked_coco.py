@@ -11,8 +11,9 @@ import json
 import os.path as osp
 
 from mmdet.datasets import CocoDataset
-from mmdet.registry import DATASETS
 from mmengine.logging import print_log
+
+from mixdet.registry import DATASETS
 
 REQUIRED_KEYS = ('images', 'annotations', 'categories')
 

@@ -35,10 +35,12 @@ def extension():
     site = os.path.dirname(os.path.dirname(torch.__file__))
     include_dirs = sorted(glob.glob(os.path.join(site, 'nvidia', 'cu[0-9]*', 'include'))
                           + glob.glob(os.path.join(site, 'nvidia', 'cudnn', 'include'))) if with_cuda else []
-    print(f'mixdet: building mixdet.ops._C with torch {torch.__version__}: CPU kernels yes, CUDA kernels '
-          + (f'yes (CUDA_HOME={CUDA_HOME}, TORCH_CUDA_ARCH_LIST={os.environ.get("TORCH_CUDA_ARCH_LIST", "<visible GPUs>")})'
-             if with_cuda else f'no (torch CUDA {torch.version.cuda}, CUDA_HOME={CUDA_HOME}, '
-             f'MIXDET_WITH_CUDA={os.environ.get("MIXDET_WITH_CUDA", "<unset>")})'), flush=True)
+    arch_list = os.environ.get('TORCH_CUDA_ARCH_LIST', '<visible GPUs>')
+    cuda_line = f'yes (CUDA_HOME={CUDA_HOME}, TORCH_CUDA_ARCH_LIST={arch_list})' if with_cuda else \
+        f'no (torch CUDA {torch.version.cuda}, CUDA_HOME={CUDA_HOME}, ' \
+        f'MIXDET_WITH_CUDA={os.environ.get("MIXDET_WITH_CUDA", "<unset>")})'
+    print(f'mixdet: building mixdet.ops._C with torch {torch.__version__}: CPU kernels yes, CUDA kernels {cuda_line}',
+          flush=True)
     if not with_cuda:
         return CppExtension('mixdet.ops._C', sources, extra_compile_args=args, extra_link_args=['-fopenmp'])
     sources += sorted(glob.glob(os.path.join(CSRC, 'cuda', '*.cu')))

@@ -225,7 +225,8 @@ def main() -> None:
     parser.add_argument('--warmup', type=int, default=5)
     parser.add_argument('--channels-last', action='store_true')
     parser.add_argument('--plot', default='benchmark_mixconv.png', help='PNG path ("" for none)')
-    parser.add_argument('--quick', action='store_true', help='MixNet-S, 224, N=8, fp32, 10 runs (CPU smoke run)')
+    parser.add_argument('--quick', action='store_true',
+                        help='CPU smoke run: MixNet-S, 224, N=8, fp32, 2 + 10 runs (overrides those options)')
     parser.add_argument('--threads', type=int, help='torch.set_num_threads (CPU)')
     parser.add_argument('--model', action='store_true', help='time a MixNet backbone training step instead')
     parser.add_argument('--amp', action='store_true', help='model mode: bf16 autocast')

@@ -267,13 +267,15 @@ void forward_lanes(const scalar_t* x, const scalar_t* w, scalar_t* y, const MixP
       const MixGroup& g = plan.groups[gi];
       const int64_t block = (u - unit_begin[gi]) / plan.n, n = (u - unit_begin[gi]) % plan.n;
       const int64_t c0 = g.c_begin + block * L, nl = std::min(L, g.c_begin + g.channels - c0);
-      const int64_t span = d * (g.k - 1), rows = (plan.h_out - 1) * s + span + 1, cols = (plan.w_out - 1) * s + span + 1;
+      const int64_t span = d * (g.k - 1);
+      const int64_t rows = (plan.h_out - 1) * s + span + 1, cols = (plan.w_out - 1) * s + span + 1;
       if (weights_of != static_cast<int64_t>(gi) * plan.c + c0) {
         weights_of = static_cast<int64_t>(gi) * plan.c + c0;
         wt.assign(g.k * g.k * L, acc_t(0));
         toff.resize(g.k * g.k);
         for (int64_t t = 0; t < g.k * g.k; ++t) {
-          for (int64_t l = 0; l < nl; ++l) wt[t * L + l] = static_cast<acc_t>(w[g.w_offset + (c0 - g.c_begin + l) * g.k * g.k + t]);
+          for (int64_t l = 0; l < nl; ++l)
+            wt[t * L + l] = static_cast<acc_t>(w[g.w_offset + (c0 - g.c_begin + l) * g.k * g.k + t]);
           toff[t] = ((t / g.k) * d * cols + (t % g.k) * d) * L;
         }
         for (int64_t o = 0; o < hw_pad; ++o) {

@@ -389,7 +389,8 @@ std::tuple<at::Tensor, at::Tensor> mixconv2d_backward_cuda(const at::Tensor& gra
     const int64_t smem = smem_bytes(a, true, sizeof(acc_t), static_cast<int>(stride));
     const int64_t tiles = plan.n * a.tiles_y * a.tiles_x;
     // fp32 (fp64) partial weight gradients, one row per (image, tile); every entry is written.
-    at::Tensor partial = at::empty({mask[1] ? tiles * a.w_total : 0}, x.options().dtype(c10::CppTypeToScalarType<acc_t>::value));
+    at::Tensor partial = at::empty({mask[1] ? tiles * a.w_total : 0},
+                                   x.options().dtype(c10::CppTypeToScalarType<acc_t>::value));
     acc_t* partial_ptr = mask[1] ? partial.mutable_data_ptr<acc_t>() : nullptr;
     scalar_t* dx_ptr = mask[0] ? dx.mutable_data_ptr<scalar_t>() : nullptr;
     const cudaStream_t stream = at::cuda::getCurrentCUDAStream();

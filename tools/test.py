@@ -6,34 +6,25 @@
 Prints pycocotools' 12 COCO numbers; ``--out`` dumps the predictions (mmdet's DumpDetResults format).
 """
 import argparse
-import os
 import os.path as osp
 import pickle
 
 from mmdet.evaluation import DumpDetResults
-from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 from mixdet.engine.checkpoint_fit import check_checkpoint_fits
 from mixdet.engine.checkpoint_globals import explain_refused_checkpoint, mmengine_checkpoint_globals
-from mixdet.engine.config_setup import adapt_to_machine, apply_cfg_options, set_work_dir
+from mixdet.engine.config_setup import add_common_arguments, load_config
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description='Test (and evaluate) a detector')
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument('--work-dir', help='the dir to save the evaluation logs')
     parser.add_argument('--out', type=str, help='dump predictions to a pickle file (.pkl)')
     parser.add_argument('--show-dir', help='save images with drawn predictions into this dir (under the work dir)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, key=value (e.g. data_root=/data/coco/)')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
-                        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    add_common_arguments(parser)
+    return parser.parse_args()
 
 
 def main():
@@ -42,11 +33,7 @@ def main():
         raise SystemExit(f'checkpoint not found: {args.checkpoint}')
     if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
         raise SystemExit(f'--out must be a .pkl or .pickle file, got {args.out}')
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    apply_cfg_options(cfg, args.cfg_options)
-    set_work_dir(cfg, args.config, args.work_dir)
-    adapt_to_machine(cfg, args.launcher)
+    cfg = load_config(args)
     cfg.load_from = args.checkpoint
     if args.show_dir:
         visualization = cfg.default_hooks.visualization

@@ -25,8 +25,8 @@ def _numpy_reconstruct_globals() -> list:
 
 def allowed_globals() -> list:
     """The types an mmengine 0.10.7 training checkpoint holds besides tensors and containers."""
-    dtypes = [getattr(np.dtypes, name) for name in ('Float64DType', 'Float32DType', 'Int64DType', 'Int32DType',
-                                                     'BoolDType')]
+    names = ('Float64DType', 'Float32DType', 'Int64DType', 'Int32DType', 'BoolDType')
+    dtypes = [getattr(np.dtypes, name) for name in names]
     # getattr: HistoryBuffer pickles its bound statistics methods through builtins.getattr.
     return [HistoryBuffer, *_numpy_reconstruct_globals(), np.ndarray, np.dtype, *dtypes, builtins.getattr]
 

@@ -2,11 +2,13 @@
 the fixes a current CPU/GPU stack needs)."""
 from __future__ import annotations
 
+import argparse
 import importlib.util
+import os
 import os.path as osp
 
 import torch
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 
 
 def dataset_configs(cfg: Config):
@@ -70,3 +72,24 @@ def enable_amp(cfg: Config) -> None:
         raise SystemExit('--amp needs a CUDA device: mmengine\'s AmpOptimWrapper does not run on the CPU')
     cfg.optim_wrapper.type = 'AmpOptimWrapper'
     cfg.optim_wrapper.loss_scale = 'dynamic'
+
+
+def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--work-dir``, ``--cfg-options``, ``--launcher`` and ``--local-rank``, as mmdet's tools."""
+    parser.add_argument('--work-dir', help='the dir to save logs (and models)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings, key=value (e.g. data_root=/data/coco/)')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
+                        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def load_config(args: argparse.Namespace) -> Config:
+    """The config of ``args.config`` with the common arguments applied (work dir, options, launcher, machine)."""
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    apply_cfg_options(cfg, args.cfg_options)
+    set_work_dir(cfg, args.config, args.work_dir)
+    adapt_to_machine(cfg, args.launcher)
+    return cfg

@@ -27,8 +27,8 @@ def test_taps_match_spec_and_forward(arch):
     assert sum(len(stage) for stage in model.blocks) == NUM_BLOCKS[arch]
     with torch.no_grad():
         outs = model(torch.randn(1, 3, 64, 96))
-    assert [tuple(o.shape[1:]) for o in outs] == [(c, 64 // s, 96 // s) for c, s in zip(model.out_channels,
-                                                                                       model.out_strides)]
+    expected = [(c, 64 // s, 96 // s) for c, s in zip(model.out_channels, model.out_strides)]
+    assert [tuple(o.shape[1:]) for o in outs] == expected
 
 
 def test_mixnet_s_blocks_follow_the_tf_reference():

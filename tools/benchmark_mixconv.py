@@ -179,6 +179,7 @@ def plot(rows: list[dict], path: str) -> None:
         ax.set_title('MixNet-{} {}x{} N={} {} {}'.format(key[0].upper(), key[1], key[1], *key[2:]))
         ax.legend(fontsize=7)
     fig.tight_layout()
+    os.makedirs(os.path.dirname(path) or '.', exist_ok=True)
     fig.savefig(path, dpi=100)
     print(f'plot written to {path}')
 
@@ -224,7 +225,7 @@ def main() -> None:
     parser.add_argument('--iters', type=int, default=50)
     parser.add_argument('--warmup', type=int, default=5)
     parser.add_argument('--channels-last', action='store_true')
-    parser.add_argument('--plot', default='benchmark_mixconv.png', help='PNG path ("" for none)')
+    parser.add_argument('--plot', default='work_dirs/benchmark_mixconv.png', help='PNG path ("" for none)')
     parser.add_argument('--quick', action='store_true',
                         help='CPU smoke run: MixNet-S, 224, N=8, fp32, 2 + 10 runs (overrides those options)')
     parser.add_argument('--threads', type=int, help='torch.set_num_threads (CPU)')

@@ -1,13 +1,20 @@
 """mixdet: MixNet backbones, MixConv ops and SSDLite detectors for MMDetection 3.x.
 
-Importing ``mixdet`` (configs do it with ``custom_imports=dict(imports=['mixdet'])``)
-checks the pinned dependencies and registers mixdet's modules in MMDetection's registries.
+Importing ``mixdet`` (configs do it with ``custom_imports=dict(imports=['mixdet'])``) checks the
+pinned dependencies and registers mixdet's modules in MMDetection's registries.
+
+``MIXDET_OPS_ONLY=1`` skips both, so that ``mixdet.ops`` can be used where the OpenMMLab stack is
+not installed (e.g. a GPU machine that only benchmarks the op); nothing is registered then.
 """
-from .utils.dependencies import check_dependencies
+import os
+
 from .version import __version__
 
-check_dependencies()
+OPS_ONLY = os.environ.get('MIXDET_OPS_ONLY', '0') == '1'
 
-from . import datasets, models  # noqa: E402  (registers mixdet's modules in mmdet's registries)
+if not OPS_ONLY:
+    from .utils.dependencies import check_dependencies
+    check_dependencies()
+    from . import datasets, models  # noqa: F401  (registers mixdet's modules in mmdet's registries)
 
-__all__ = ['__version__', 'datasets', 'models']
+__all__ = ['__version__']

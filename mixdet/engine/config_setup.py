@@ -57,13 +57,25 @@ def set_work_dir(cfg: Config, config_path: str, work_dir: str | None) -> None:
 
 
 def adapt_to_machine(cfg: Config, launcher: str) -> None:
-    """Use gloo for DDP without CUDA, and log to TensorBoard when it is installed."""
+    """Use gloo and CPU DDP without CUDA, and log to TensorBoard when it is installed."""
     if launcher != 'none' and not torch.cuda.is_available():
         cfg.env_cfg.setdefault('dist_cfg', {})['backend'] = 'gloo'
+        if cfg.get('model_wrapper_cfg') is None:  # mmengine's default passes device_ids=[LOCAL_RANK]: GPU only
+            cfg.model_wrapper_cfg = dict(type='MMDistributedDataParallel', device_ids=None, broadcast_buffers=False)
     backends = cfg.visualizer.get('vis_backends') or []
     if importlib.util.find_spec('tensorboard') is not None and \
             not any(b.get('type') == 'TensorboardVisBackend' for b in backends):
         cfg.visualizer.vis_backends = [*backends, dict(type='TensorboardVisBackend')]
+
+
+def init_cpu_distributed(launcher: str) -> None:
+    """Start the gloo process group for a torchrun job on a machine without CUDA.
+
+    mmengine 0.10.7's pytorch launcher calls ``torch.cuda.set_device`` unconditionally, which fails
+    on CPU-only torch; the Runner skips its own initialisation when a process group already exists.
+    """
+    if launcher == 'pytorch' and not torch.cuda.is_available() and not torch.distributed.is_initialized():
+        torch.distributed.init_process_group(backend='gloo')
 
 
 def enable_amp(cfg: Config) -> None:
@@ -92,4 +104,5 @@ def load_config(args: argparse.Namespace) -> Config:
     apply_cfg_options(cfg, args.cfg_options)
     set_work_dir(cfg, args.config, args.work_dir)
     adapt_to_machine(cfg, args.launcher)
+    init_cpu_distributed(args.launcher)
     return cfg

@@ -10,8 +10,12 @@ from mixdet.registry import HOOKS
 
 @HOOKS.register_module()
 class RankWeightsDumpHook(Hook):
-    """After training, write ``rank{r}_weights.pth`` (the unwrapped model's state_dict) into the work dir."""
+    """After training, write ``rank{r}_weights.pth`` (the unwrapped model's parameters) into the work dir.
+
+    BatchNorm running statistics are left out: as in mmdet, DDP runs with ``broadcast_buffers=False``, so
+    each rank keeps the statistics of its own images (rank 0's are checkpointed).
+    """
 
     def after_train(self, runner) -> None:
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        torch.save(model.state_dict(), Path(runner.work_dir) / f'rank{runner.rank}_weights.pth')
+        torch.save({k: p.detach() for k, p in model.named_parameters()}, Path(runner.work_dir) / f'rank{runner.rank}_weights.pth')

@@ -18,4 +18,5 @@ class RankWeightsDumpHook(Hook):
 
     def after_train(self, runner) -> None:
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        torch.save({k: p.detach() for k, p in model.named_parameters()}, Path(runner.work_dir) / f'rank{runner.rank}_weights.pth')
+        parameters = {k: p.detach() for k, p in model.named_parameters()}
+        torch.save(parameters, Path(runner.work_dir) / f'rank{runner.rank}_weights.pth')

@@ -27,7 +27,8 @@ def test_two_process_ddp_training_keeps_ranks_identical(shapes_root, tmp_path):
                PATH=f'{Path(sys.executable).parent}:{os.environ["PATH"]}',
                PYTHONPATH=os.pathsep.join([str(HERE), os.environ.get('PYTHONPATH', '')]))
     result = subprocess.run(['bash', 'tools/dist_train.sh', str(config), '2', '--work-dir', str(tmp_path / 'work'),
-                             '--cfg-options', f'data_root={shapes_root}/', *FAST, 'train_cfg.max_epochs=2', 'default_hooks.checkpoint.max_keep_ckpts=2'],
+                             '--cfg-options', f'data_root={shapes_root}/', *FAST, 'train_cfg.max_epochs=2',
+                             'default_hooks.checkpoint.max_keep_ckpts=2'],
                             cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-4000:]
     assert 'Distributed launcher: pytorch' in result.stdout and 'GPU number: 2' in result.stdout  # world size 2

@@ -29,7 +29,7 @@ $(STAMP): $(DEPS)
 	$(PY) -c "import mmcv.ops, mmdet.models, mixdet; print('mixdet environment ready')"
 	touch $@
 
-DEMO_CONFIG := configs/shapes/ssdlite_mixnet-s_1xb16-shapes.py
+DEMO_CONFIG := configs/shapes/ssdlite_mixnet-s_1xb8-10e_shapes.py
 DEMO_DIR := work_dirs/demo
 
 demo: $(STAMP)

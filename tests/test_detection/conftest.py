@@ -8,7 +8,7 @@ import pytest
 from mixdet.datasets import make_shapes_dataset
 
 REPO = Path(__file__).resolve().parents[2]
-SHAPES_CONFIG = 'configs/shapes/ssdlite_mixnet-s_1xb16-shapes.py'
+SHAPES_CONFIG = 'configs/shapes/ssdlite_mixnet-s_1xb8-10e_shapes.py'
 # Fast settings for the shapes config: tiny batches, no worker processes, one epoch.
 FAST = ['train_dataloader.batch_size=2', 'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
         'val_dataloader.batch_size=2', 'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False',

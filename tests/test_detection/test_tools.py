@@ -34,21 +34,21 @@ def test_a_checkpoint_with_other_types_is_refused(shapes_root, trained_work_dir,
     checkpoint['meta']['extra'] = OrderedDict(payload=pickle.dumps)  # a function: not a weights-only type
     tampered = tmp_path / 'tampered.pth'
     torch.save(checkpoint, tampered)
-    result = run_tool('tools/test.py', SHAPES_CONFIG, tampered, '--cfg-options', f'data_root={shapes_root}/',
-                      *FAST, check=False)
+    result = run_tool('tools/test.py', SHAPES_CONFIG, tampered, '--work-dir', tmp_path,
+                      '--cfg-options', f'data_root={shapes_root}/', *FAST, check=False)
     assert result.returncode != 0
     assert f'refusing to load checkpoint {tampered}' in result.stdout and 'pickle.dumps' in result.stdout
 
 
-def test_a_checkpoint_of_another_architecture_is_refused(shapes_root, trained_work_dir):
-    result = run_tool('tools/test.py', SHAPES_CONFIG, latest_checkpoint(trained_work_dir),
+def test_a_checkpoint_of_another_architecture_is_refused(shapes_root, trained_work_dir, tmp_path):
+    result = run_tool('tools/test.py', SHAPES_CONFIG, latest_checkpoint(trained_work_dir), '--work-dir', tmp_path,
                       '--cfg-options', f'data_root={shapes_root}/', *FAST, 'model.backbone.arch=m', check=False)
     assert result.returncode != 0
     assert 'does not fit the model of this config' in result.stdout and 'shape' in result.stdout
 
 
-def test_amp_without_cuda_says_so(shapes_root):
-    result = run_tool('tools/train.py', SHAPES_CONFIG, '--amp', check=False)
+def test_amp_without_cuda_says_so(tmp_path):
+    result = run_tool('tools/train.py', SHAPES_CONFIG, '--amp', '--work-dir', tmp_path, check=False)
     assert result.returncode != 0 and '--amp needs a CUDA device' in result.stdout
 
 

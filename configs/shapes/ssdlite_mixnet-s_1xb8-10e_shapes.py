@@ -13,7 +13,11 @@ max_epochs = 10
 norm_cfg = dict(type='BN', eps=0.001, momentum=0.1)
 model = dict(
     backbone=dict(out_indices=(2, 4, 6), norm_cfg=norm_cfg),
-    neck=dict(norm_cfg=norm_cfg, out_channels=(None, None, None, 256, 128, 128), level_strides=(2, 2, 2), level_paddings=(1, 1, 1)),
+    neck=dict(
+        norm_cfg=norm_cfg,
+        out_channels=(None, None, None, 256, 128, 128),
+        level_strides=(2, 2, 2),
+        level_paddings=(1, 1, 1)),
     bbox_head=dict(
         num_classes=len(classes),
         norm_cfg=norm_cfg,

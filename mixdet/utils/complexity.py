@@ -2,7 +2,16 @@
 from __future__ import annotations
 
 import torch
-from torch.utils.flop_counter import FlopCounterMode
+from torch.utils.flop_counter import FlopCounterMode, register_flop_formula
+
+from mixdet.ops._loader import LOAD_ERROR
+
+if LOAD_ERROR is None:
+    @register_flop_formula(torch.ops.mixdet.mixconv2d)
+    def _mixconv2d_flops(x_shape, w_shape, channels, kernels, pads, stride, dilation, *, out_shape, **kwargs) -> int:
+        """2 FLOPs per multiply-add: each output element of group g takes k_g^2 of them."""
+        batch, _, height, width = out_shape
+        return 2 * batch * height * width * sum(c * k * k for c, k in zip(channels, kernels))
 
 
 def count_params(model: torch.nn.Module) -> int:

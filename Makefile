@@ -3,6 +3,8 @@
 # that depends on the dependency files makes a second run quick.
 
 PYTHON ?= python3
+# torch 2.13.0 is the local CPU build here; elsewhere any torch>=2.1,<2.14 (e.g. `make test TORCH=torch==2.5.1`).
+TORCH ?= torch==2.13.0
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
@@ -17,6 +19,7 @@ install: $(STAMP)
 $(STAMP): $(DEPS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade "pip>=23"
+	$(PIP) install --quiet "$(TORCH)"
 	$(PIP) install --quiet -r requirements/build.txt
 	@# mmcv 2.1.0 has no wheels for current torch: build it with its compiled ops
 	@# (about 13 minutes on 2 cores the first time, then from pip's wheel cache).

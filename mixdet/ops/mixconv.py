@@ -20,7 +20,7 @@ from typing import Optional, Sequence
 import torch
 
 from ._loader import LOAD_ERROR, has_kernel
-from .mixconv_reference import check_mixconv_args, mixconv2d_reference, same_padding, symmetric_padding
+from .mixconv_reference import check_mixconv_args, same_padding, split_conv_cat, symmetric_padding
 
 IMPLS = ('auto', 'fused', 'reference')
 IMPL_ENV = 'MIXDET_MIXCONV_IMPL'
@@ -103,14 +103,14 @@ def mixconv2d(input: torch.Tensor, weights: Sequence[torch.Tensor], bias: Option
     Shapes: input [N, C, H, W], weights [C_i, 1, k_i, k_i] with sum(C_i) = C, output [N, C, H_out, W_out]
     in the memory format of the input. ``impl``: 'auto' | 'fused' | 'reference' (module docstring).
     """
-    kernels = check_mixconv_args(input, weights, bias, stride, padding, dilation)
+    kernels = check_mixconv_args(input, weights, bias, stride, padding, dilation)  # once, for every path
     requested = _requested(impl)
     if requested == 'reference':
-        return mixconv2d_reference(input, weights, bias, stride, padding, dilation)
+        return split_conv_cat(input, weights, bias, stride, padding, dilation)
     reason = _fused_unsupported(input.device.type, kernels, stride, dilation)
     if reason is None:
         if requested == 'auto' and _cpu_inference_prefers_reference(input, weights, stride):
-            return mixconv2d_reference(input, weights, bias, stride, padding, dilation)
+            return split_conv_cat(input, weights, bias, stride, padding, dilation)
         return _fused(input, weights, bias, stride, padding, dilation, kernels)
     if requested == 'fused':
         raise RuntimeError(f'mixconv2d(impl="fused") cannot run on {input.device}: {reason}')
@@ -118,4 +118,4 @@ def mixconv2d(input: torch.Tensor, weights: Sequence[torch.Tensor], bias: Option
         _warned.add(reason)
         warnings.warn(f'mixconv2d runs the pure-PyTorch reference on {input.device.type}: {reason}', RuntimeWarning,
                       stacklevel=2)
-    return mixconv2d_reference(input, weights, bias, stride, padding, dilation)
+    return split_conv_cat(input, weights, bias, stride, padding, dilation)

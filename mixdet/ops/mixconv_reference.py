@@ -121,10 +121,16 @@ def mixconv2d_reference(input: torch.Tensor, weights: Sequence[torch.Tensor], bi
         [N, C, H_out, W_out] in the memory format of ``input``.
     """
     check_mixconv_args(input, weights, bias, stride, padding, dilation)
-    channels_last = input.dim() == 4 and input.is_contiguous(memory_format=torch.channels_last) \
-        and not input.is_contiguous()
-    pieces = torch.split(input, [w.shape[0] for w in weights], dim=1)
-    biases = torch.split(bias, [w.shape[0] for w in weights]) if bias is not None else [None] * len(weights)
+    return split_conv_cat(input, weights, bias, stride, padding, dilation)
+
+
+def split_conv_cat(input: torch.Tensor, weights: Sequence[torch.Tensor], bias: Optional[torch.Tensor],
+                   stride: int, padding: str, dilation: int) -> torch.Tensor:
+    """The computation of :func:`mixconv2d_reference` on arguments already checked by ``check_mixconv_args``."""
+    channels_last = input.is_contiguous(memory_format=torch.channels_last) and not input.is_contiguous()
+    sizes = [w.shape[0] for w in weights]
+    pieces = torch.split(input, sizes, dim=1)
+    biases = torch.split(bias, sizes) if bias is not None else [None] * len(weights)
     outputs = []
     height, width = input.shape[-2:]
     for x, w, b in zip(pieces, weights, biases):

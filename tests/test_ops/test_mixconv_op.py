@@ -286,8 +286,8 @@ def test_cuda_limits_fall_back_or_raise():
 
 def test_cpu_auto_rule_runs_reference_for_small_fp32_inference(monkeypatch):
     calls = []
-    reference = mixconv2d_reference
-    monkeypatch.setattr('mixdet.ops.mixconv.mixconv2d_reference', lambda *a: calls.append(a) or reference(*a))
+    from mixdet.ops.mixconv_reference import split_conv_cat
+    monkeypatch.setattr('mixdet.ops.mixconv.split_conv_cat', lambda *a: calls.append(a) or split_conv_cat(*a))
     x, weights = make_case(12, [3, 5], 14, dtype=torch.float32)
     mixconv2d(x, weights)  # float32, no grad, output width 14 < 20: split/conv/cat
     assert len(calls) == 1

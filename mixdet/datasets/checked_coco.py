@@ -11,6 +11,7 @@ import json
 import os.path as osp
 
 from mmdet.datasets import CocoDataset
+from mmdet.datasets.api_wrappers import COCO
 from mmengine.logging import print_log
 
 from mixdet.registry import DATASETS
@@ -18,18 +19,25 @@ from mixdet.registry import DATASETS
 REQUIRED_KEYS = ('images', 'annotations', 'categories')
 
 
-def check_annotation_file(path: str) -> None:
-    """Raise FileNotFoundError / ValueError naming ``path`` when it is missing or not COCO instances JSON."""
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'annotation file not found: {path}')
-    with open(path, encoding='utf-8') as f:
+class CheckedCOCO(COCO):
+    """mmdet's COCO API that names the annotation file when it is missing or not COCO instances JSON.
+
+    The file is parsed once, by pycocotools, as with ``CocoDataset``.
+    """
+
+    def __init__(self, annotation_file: str):
+        if not osp.isfile(annotation_file):
+            raise FileNotFoundError(f'annotation file not found: {annotation_file}')
         try:
-            content = json.load(f)
+            super().__init__(annotation_file)
         except json.JSONDecodeError as error:
-            raise ValueError(f'annotation file {path} is not valid JSON: {error}') from None
-    missing = [k for k in REQUIRED_KEYS if not isinstance(content, dict) or k not in content]
-    if missing:
-        raise ValueError(f'annotation file {path} is not COCO instances format: missing {missing}')
+            raise ValueError(f'annotation file {annotation_file} is not valid JSON: {error}') from None
+        except AssertionError:  # pycocotools asserts that the top level is a dict
+            raise ValueError(f'annotation file {annotation_file} is not COCO instances format: not a JSON object') \
+                from None
+        missing = [k for k in REQUIRED_KEYS if k not in self.dataset]
+        if missing:
+            raise ValueError(f'annotation file {annotation_file} is not COCO instances format: missing {missing}')
 
 
 def is_unusable_box(ann: dict, width: int, height: int) -> bool:
@@ -50,8 +58,9 @@ class CheckedCocoDataset(CocoDataset):
     * images left without annotations: dropped by ``filter_cfg`` and counted; no image left: an error.
     """
 
+    COCOAPI = CheckedCOCO
+
     def load_data_list(self) -> list[dict]:
-        check_annotation_file(self.ann_file)
         self._unusable_boxes: list[tuple[int, int]] = []
         data_list = super().load_data_list()
         if self._unusable_boxes:

@@ -14,7 +14,7 @@ from mmengine.config import Config, DictAction
 def dataset_configs(cfg: Config):
     """Yield every dataset config of the train/val/test dataloaders, unwrapping wrappers such as RepeatDataset."""
     for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        dataset = cfg.get(name, {}).get('dataset') if cfg.get(name) else None
+        dataset = (cfg.get(name) or {}).get('dataset')
         while dataset is not None:
             yield dataset
             dataset = dataset.get('dataset')
@@ -30,8 +30,8 @@ def set_data_root(cfg: Config, old_root: str, new_root: str) -> None:
         if 'data_root' in dataset:
             dataset['data_root'] = new_root
     for name in ('val_evaluator', 'test_evaluator'):
-        evaluator = cfg.get(name)
-        for metric in evaluator if isinstance(evaluator, list) else [evaluator] if evaluator else []:
+        evaluators = cfg.get(name) or []
+        for metric in evaluators if isinstance(evaluators, list) else [evaluators]:
             ann_file = metric.get('ann_file')
             if ann_file and ann_file.startswith(old_root):
                 metric['ann_file'] = osp.join(new_root, ann_file[len(old_root):])

@@ -116,5 +116,12 @@ def test_with_cp_gives_same_outputs_and_gradients():
 def test_registry_builds_from_a_config_dict_and_inits():
     model = MODELS.build(dict(type='MixNet', arch='m', out_indices=(4, 6)))
     assert isinstance(model, MixNet) and model.out_channels == (120, 1536)
-    model.init_weights()
+    torch.nn.init.zeros_(model.bn1.weight)
+    model.init_weights()  # default init_cfg: Kaiming convs, Constant(1) norms
     assert torch.all(model.bn1.weight == 1)
+
+
+def test_init_cfg_is_applied():
+    model = MixNet(arch='s', out_indices=(5, ), init_cfg=dict(type='Constant', layer='Conv2d', val=0.5, bias=0.))
+    model.init_weights()
+    assert torch.all(model.blocks[3][0].conv_dw[2].weight == 0.5) and torch.all(model.conv_stem.weight == 0.5)

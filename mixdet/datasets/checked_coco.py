@@ -40,14 +40,6 @@ class CheckedCOCO(COCO):
             raise ValueError(f'annotation file {annotation_file} is not COCO instances format: missing {missing}')
 
 
-def is_unusable_box(ann: dict, width: int, height: int) -> bool:
-    """The boxes ``CocoDataset.parse_data_info`` drops: zero area, under 1 px, or outside the image."""
-    x, y, w, h = ann['bbox']
-    inside_w = max(0, min(x + w, width) - max(x, 0))
-    inside_h = max(0, min(y + h, height) - max(y, 0))
-    return inside_w * inside_h == 0 or ann.get('area', w * h) <= 0 or w < 1 or h < 1
-
-
 @DATASETS.register_module()
 class CheckedCocoDataset(CocoDataset):
     """``CocoDataset`` with checked annotation files, counted skips and clear errors. Arguments as ``CocoDataset``.
@@ -61,12 +53,11 @@ class CheckedCocoDataset(CocoDataset):
     COCOAPI = CheckedCOCO
 
     def load_data_list(self) -> list[dict]:
-        self._unusable_boxes: list[tuple[int, int]] = []
+        self._unusable_boxes: list[int] = []  # image id per skipped box
         data_list = super().load_data_list()
         if self._unusable_boxes:
-            ann_id, img_id = self._unusable_boxes[0]
             print_log(f'{self.ann_file}: skipped {len(self._unusable_boxes)} boxes with zero area or outside their '
-                      f'image (first: annotation {ann_id} of image {img_id})', logger='current', level=30)
+                      f'image (first in image {self._unusable_boxes[0]})', logger='current', level=30)
         missing = [d['img_path'] for d in data_list if not osp.isfile(d['img_path'])]
         if missing and self.test_mode:
             raise FileNotFoundError(f'{len(missing)} images listed in {self.ann_file} are missing, e.g. {missing[0]}')
@@ -78,12 +69,13 @@ class CheckedCocoDataset(CocoDataset):
         return data_list
 
     def parse_data_info(self, raw_data_info: dict) -> dict:
-        img_info = raw_data_info['raw_img_info']
-        for ann in raw_data_info['raw_ann_info']:
-            if not ann.get('ignore', False) and ann['category_id'] in self.cat_ids and \
-                    is_unusable_box(ann, img_info['width'], img_info['height']):
-                self._unusable_boxes.append((ann.get('id'), img_info['img_id']))
-        return super().parse_data_info(raw_data_info)
+        """``CocoDataset.parse_data_info``, counting the boxes it dropped as unusable (zero area, under 1 px,
+        outside the image): annotations of this dataset's classes, not ``ignore``, that became no instance."""
+        data_info = super().parse_data_info(raw_data_info)
+        candidates = sum(1 for a in raw_data_info['raw_ann_info']
+                         if not a.get('ignore', False) and a['category_id'] in self.cat_ids)
+        self._unusable_boxes += [data_info['img_id']] * (candidates - len(data_info['instances']))
+        return data_info
 
     def filter_data(self) -> list[dict]:
         kept = super().filter_data()

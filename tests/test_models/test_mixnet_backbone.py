@@ -66,7 +66,7 @@ def test_head_is_built_only_when_requested():
     (dict(out_indices=(2, 2)), 'duplicates'),
     (dict(frozen_stages=7), r'frozen_stages must be in range\(-1, 7\), got 7'),
     (dict(widen_factor=0), 'widen_factor must be a positive number, got 0'),
-    (dict(padding='valid'), "padding must be 'symmetric' or 'same', got 'valid'"),
+    (dict(padding='valid'), "padding must be one of .* got 'valid'"),
 ])
 def test_bad_arguments_are_named(kwargs, match):
     with pytest.raises(ValueError, match=match):

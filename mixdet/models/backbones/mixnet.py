@@ -78,8 +78,6 @@ class MixNet(BaseModule):
         spec = decode_arch(arch)
         if not isinstance(widen_factor, (int, float)) or widen_factor <= 0:
             raise ValueError(f'widen_factor must be a positive number, got {widen_factor!r}')
-        if padding not in ('symmetric', 'same'):
-            raise ValueError(f"padding must be 'symmetric' or 'same', got {padding!r}")
         num_stages = len(spec.stages)
         if isinstance(frozen_stages, bool) or not isinstance(frozen_stages, int) \
                 or not -1 <= frozen_stages <= num_stages:

@@ -32,11 +32,15 @@ $(STAMP): $(DEPS)
 	$(PY) -c "import mmcv.ops, mmdet.models, mixdet; print('mixdet environment ready')"
 	touch $@
 
-DEMO_CONFIG := configs/shapes/ssdlite_mixnet-s_1xb8-10e_shapes.py
+DEMO_CONFIG := configs/shapes/ssdlite_mixnet-s_1xb8-1000i_shapes.py
 DEMO_DIR := work_dirs/demo
+DEMO_DATA := data/shapes/annotations/instances_val.json
 
-demo: $(STAMP)
-	test -f data/shapes/annotations/instances_val.json || $(PY) tools/make_shapes_dataset.py data/shapes
+# The dataset is written once, and again whenever its generator changes.
+$(DEMO_DATA): mixdet/datasets/shapes.py tools/make_shapes_dataset.py | $(STAMP)
+	$(PY) tools/make_shapes_dataset.py data/shapes
+
+demo: $(STAMP) $(DEMO_DATA)
 	$(PY) tools/train.py $(DEMO_CONFIG) --work-dir $(DEMO_DIR)
 	$(PY) tools/test.py $(DEMO_CONFIG) "$$(cat $(DEMO_DIR)/last_checkpoint)" --work-dir $(DEMO_DIR)/test
 	$(PY) tools/analysis/show_detections.py $(DEMO_CONFIG) "$$(cat $(DEMO_DIR)/last_checkpoint)" \

@@ -15,7 +15,7 @@ from mixdet.datasets.shapes import SHAPE_CLASSES, SHAPE_TO_COCO, make_shapes_dat
 def parse_args():
     parser = argparse.ArgumentParser(description='Write the synthetic shapes detection dataset')
     parser.add_argument('out', help='output folder')
-    parser.add_argument('--num-train', type=int, default=1000, help='number of training images')
+    parser.add_argument('--num-train', type=int, default=5000, help='number of training images')
     parser.add_argument('--num-val', type=int, default=200, help='number of validation images')
     parser.add_argument('--seed', type=int, default=0, help='random seed')
     parser.add_argument('--coco-layout', action='store_true',

@@ -65,7 +65,7 @@ _SUBPIXEL_BITS = 4
 _SPLIT_CODES = {'train': 0, 'val': 1}
 
 
-def make_shapes_dataset(out_dir, num_train: int = 1000, num_val: int = 200, seed: int = 0,
+def make_shapes_dataset(out_dir, num_train: int = 5000, num_val: int = 200, seed: int = 0,
                         coco_layout: bool = False, image_size: int = 192, max_objects: int = 6,
                         small_fraction: float = 0.15) -> dict:
     """Write the train and val splits under ``out_dir``; return, per split, what was written.

@@ -8,13 +8,13 @@ import pytest
 from mixdet.datasets import make_shapes_dataset
 
 REPO = Path(__file__).resolve().parents[2]
-SHAPES_CONFIG = 'configs/shapes/ssdlite_mixnet-s_1xb8-10e_shapes.py'
-# Fast settings for the shapes config: tiny batches, no worker processes, one epoch.
+SHAPES_CONFIG = 'configs/shapes/ssdlite_mixnet-s_1xb8-1000i_shapes.py'
+# Fast settings for the (iteration-based) shapes config: tiny batches, no worker processes, two iterations.
 FAST = ['train_dataloader.batch_size=2', 'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
         'val_dataloader.batch_size=2', 'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False',
         'test_dataloader.batch_size=2', 'test_dataloader.num_workers=0', 'test_dataloader.persistent_workers=False',
-        'train_cfg.max_epochs=1', 'train_cfg.val_interval=1', 'default_hooks.logger.interval=1',
-        'default_hooks.checkpoint.interval=1']
+        'train_cfg.max_iters=2', 'train_cfg.val_interval=2', 'default_hooks.logger.interval=1',
+        'default_hooks.checkpoint.interval=2']
 
 
 def run_tool(*args, check=True, env=None):
@@ -28,7 +28,7 @@ def run_tool(*args, check=True, env=None):
 
 @pytest.fixture(scope='session')
 def shapes_root(tmp_path_factory):
-    """5 train images (batch 2 leaves a last batch of one: drop_last must handle it) and 6 val images at 192 px."""
+    """5 train images and 6 val images at 192 px."""
     root = tmp_path_factory.mktemp('shapes')
     make_shapes_dataset(root, num_train=5, num_val=6, seed=1, image_size=192)
     return root
@@ -36,7 +36,7 @@ def shapes_root(tmp_path_factory):
 
 @pytest.fixture(scope='session')
 def trained_work_dir(shapes_root, tmp_path_factory):
-    """A work dir after one epoch of training on ``shapes_root``."""
+    """A work dir after two iterations of training on ``shapes_root``."""
     work_dir = tmp_path_factory.mktemp('work')
     run_tool('tools/train.py', SHAPES_CONFIG, '--work-dir', work_dir,
              '--cfg-options', f'data_root={shapes_root}/', *FAST)

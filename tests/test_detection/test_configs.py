@@ -83,7 +83,7 @@ def test_unknown_config_key_and_type_are_named():
 
 def test_ssd_head_predicts_boxes():
     from mmdet.structures import DetDataSample
-    cfg = load('configs/shapes/ssdlite_mixnet-s_1xb8-10e_shapes.py')
+    cfg = load('configs/shapes/ssdlite_mixnet-s_1xb8-1000i_shapes.py')
     cfg.model.test_cfg.score_thr = 0.0
     model = MODELS.build(cfg.model).eval()
     sample = DetDataSample(metainfo=dict(img_shape=(96, 96), ori_shape=(96, 96), scale_factor=(1.0, 1.0)))

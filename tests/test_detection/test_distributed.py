@@ -27,16 +27,16 @@ def test_two_process_ddp_training_keeps_ranks_identical(shapes_root, tmp_path):
                PATH=f'{Path(sys.executable).parent}:{os.environ["PATH"]}',
                PYTHONPATH=os.pathsep.join([str(HERE), os.environ.get('PYTHONPATH', '')]))
     result = subprocess.run(['bash', 'tools/dist_train.sh', str(config), '2', '--work-dir', str(tmp_path / 'work'),
-                             '--cfg-options', f'data_root={shapes_root}/', *FAST, 'train_cfg.max_epochs=2',
+                             '--cfg-options', f'data_root={shapes_root}/', *FAST, 'train_cfg.max_iters=4',
                              'default_hooks.checkpoint.max_keep_ckpts=2'],
                             cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-4000:]
     assert 'Distributed launcher: pytorch' in result.stdout and 'GPU number: 2' in result.stdout  # world size 2
     assert "'backend': 'gloo'" in result.stdout
     weights = [torch.load(tmp_path / 'work' / f'rank{r}_weights.pth', weights_only=True) for r in (0, 1)]
-    initial = torch.load(tmp_path / 'work' / 'epoch_1.pth', weights_only=False)['state_dict']
+    initial = torch.load(tmp_path / 'work' / 'iter_2.pth', weights_only=False)['state_dict']
     assert weights[0].keys() == weights[1].keys()
     for key in weights[0]:
         torch.testing.assert_close(weights[0][key], weights[1][key], rtol=0, atol=0, msg=key)
     moved = [k for k in weights[0] if not torch.equal(initial[k], weights[0][k])]
-    assert moved, 'the second epoch did not change any weight'
+    assert moved, 'iterations 3 and 4 did not change any weight'

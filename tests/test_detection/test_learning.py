@@ -17,7 +17,7 @@ from mixdet.engine.config_setup import apply_cfg_options
 OPTIONS = ['train_dataloader.batch_size=8', 'train_dataloader.num_workers=0',
            'train_dataloader.persistent_workers=False', 'val_dataloader.num_workers=0',
            'val_dataloader.persistent_workers=False', 'test_dataloader.num_workers=0',
-           'test_dataloader.persistent_workers=False', 'train_cfg.max_epochs=12', 'train_cfg.val_interval=12',
+           'test_dataloader.persistent_workers=False', 'train_cfg.max_iters=240', 'train_cfg.val_interval=240',
            'randomness.seed=0']
 SUMMARY_LINE = re.compile(r'^ Average (?:Precision|Recall) .* = (-?\d\.\d+)$', re.MULTILINE)
 

@@ -7,23 +7,28 @@ from pathlib import Path
 import torch
 
 from conftest import FAST, SHAPES_CONFIG, run_tool
+from mixdet.engine.training_logs import read_curves
 
 
 def latest_checkpoint(work_dir):
     return Path((Path(work_dir) / 'last_checkpoint').read_text().strip())
 
 
-def test_training_survives_a_last_batch_of_one_and_saves(trained_work_dir):
-    # 5 images, batch 2: without drop_last the final 1-image batch breaks BatchNorm on the 1x1 level.
-    assert latest_checkpoint(trained_work_dir).name == 'epoch_1.pth'
+def test_training_saves_iteration_checkpoints(trained_work_dir):
+    assert latest_checkpoint(trained_work_dir).name == 'iter_2.pth'
+
+
+def test_validation_metrics_are_logged_at_their_iteration(trained_work_dir):
+    loss, mAP, unit = read_curves(trained_work_dir)
+    assert unit == 'iteration' and [step for step, _ in loss] == [1, 2] and [step for step, _ in mAP] == [2]
 
 
 def test_resume_and_load_from_keep_weights_only_loading(shapes_root, trained_work_dir, tmp_path):
     resumed = run_tool('tools/train.py', SHAPES_CONFIG, '--work-dir', trained_work_dir, '--resume',
-                       '--cfg-options', f'data_root={shapes_root}/', *FAST, 'train_cfg.max_epochs=2')
-    assert 'resumed epoch: 1' in resumed.stdout
+                       '--cfg-options', f'data_root={shapes_root}/', *FAST, 'train_cfg.max_iters=4')
+    assert 'resumed epoch: 0, iter: 2' in resumed.stdout
     checkpoint = latest_checkpoint(trained_work_dir)
-    assert checkpoint.name == 'epoch_2.pth'
+    assert checkpoint.name == 'iter_4.pth'
     fine_tuned = run_tool('tools/train.py', SHAPES_CONFIG, '--work-dir', tmp_path,
                           '--cfg-options', f'data_root={shapes_root}/', f'load_from={checkpoint}', *FAST)
     assert f'Load checkpoint from {checkpoint}' in fine_tuned.stdout

@@ -23,7 +23,7 @@ def parse_args():
 
 def main():
     args = parse_args()
-    loss, mAP = read_curves(args.work_dir)
+    loss, mAP, map_unit = read_curves(args.work_dir)
     out = Path(args.out or Path(args.work_dir) / 'curves.png')
     fig, (ax_loss, ax_map) = plt.subplots(1, 2, figsize=(10, 4))
     if loss:
@@ -31,7 +31,7 @@ def main():
     ax_loss.set(xlabel='iteration', ylabel='training loss', title='loss')
     if mAP:
         ax_map.plot(*zip(*mAP), marker='o')
-    ax_map.set(xlabel='epoch', ylabel='bbox mAP', title='validation mAP', ylim=(0, 1))
+    ax_map.set(xlabel=map_unit, ylabel='bbox mAP', title='validation mAP', ylim=(0, 1))
     for ax in (ax_loss, ax_map):
         ax.grid(alpha=0.3)
     fig.tight_layout()

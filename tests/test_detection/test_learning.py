@@ -63,6 +63,6 @@ def test_short_training_learns_and_test_numbers_are_pycocotools(tmp_path):
     numbers = [float(v) for v in SUMMARY_LINE.findall(printed)]
     assert len(numbers) == 12, printed[-3000:]
     print(f'untrained bbox mAP {untrained:.3f}, after 240 iterations {numbers[0]:.3f} (AP50 {numbers[1]:.3f})')
-    assert numbers[0] > untrained + 0.04, (numbers[0], untrained)  # measured: 0.000 -> 0.074
+    assert numbers[0] > untrained + 0.04, (numbers[0], untrained)  # measured: 0.000 -> 0.114
     recomputed = coco_eval_of_dump(tmp_path / 'data/annotations/instances_val.json', dump)
     np.testing.assert_allclose(recomputed, numbers, atol=5e-4)

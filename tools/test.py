@@ -12,7 +12,7 @@ import pickle
 from mmdet.evaluation import DumpDetResults
 from mmengine.runner import Runner
 
-from mixdet.engine.checkpoint_fit import check_checkpoint_fits
+from mixdet.engine.checkpoint_fit import load_checkpoint_strictly
 from mixdet.engine.checkpoint_globals import explain_refused_checkpoint, mmengine_checkpoint_globals
 from mixdet.engine.config_setup import add_common_arguments, load_config
 
@@ -34,7 +34,6 @@ def main():
     if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
         raise SystemExit(f'--out must be a .pkl or .pickle file, got {args.out}')
     cfg = load_config(args)
-    cfg.load_from = args.checkpoint
     if args.show_dir:
         visualization = cfg.default_hooks.visualization
         visualization.draw, visualization.test_out_dir = True, args.show_dir
@@ -42,14 +41,15 @@ def main():
     runner = Runner.from_cfg(cfg)
     if args.out is not None:
         runner.test_evaluator.metrics.append(DumpDetResults(out_file_path=args.out))
+    # Loaded here, strictly, instead of through cfg.load_from (mmengine's load is strict=False).
     with mmengine_checkpoint_globals():
         try:
-            check_checkpoint_fits(runner.model, args.checkpoint)
+            load_checkpoint_strictly(runner.model, args.checkpoint)
         except pickle.UnpicklingError as error:
             raise SystemExit(explain_refused_checkpoint(args.checkpoint, error)) from error
         except ValueError as error:  # the checkpoint does not fit this config's model
             raise SystemExit(str(error)) from error
-        runner.test()
+    runner.test()
 
 
 if __name__ == '__main__':

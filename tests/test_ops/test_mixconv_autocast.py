@@ -19,8 +19,8 @@ def make_case(channels=24, kernels=(3, 5, 7), size=17, device='cpu', seed=0):
     """float32 input [2, C, size, size] and float32 kernels that need gradients."""
     gen = torch.Generator().manual_seed(seed)
     x = torch.randn(2, channels, size, size, generator=gen)
-    weights = [(torch.randn(c, 1, k, k, generator=gen) / k) for c, k in zip(split_channels(channels, len(kernels)),
-                                                                             kernels)]
+    splits = split_channels(channels, len(kernels))
+    weights = [torch.randn(c, 1, k, k, generator=gen) / k for c, k in zip(splits, kernels)]
     return x.to(device).requires_grad_(), [w.to(device).requires_grad_() for w in weights]
 
 

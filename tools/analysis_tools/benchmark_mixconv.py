@@ -9,9 +9,9 @@ GPU timing: CUDA events, warm-up, median of ``--iters`` runs, L2 flushed (a 256 
 run. CPU timing: wall clock of each run, median. The floor is (input + output bytes) / measured copy
 bandwidth. Examples::
 
-    python tools/benchmark_mixconv.py                       # CUDA, S and M, 224/320, batch 32/64, fp32/bf16
-    python tools/benchmark_mixconv.py --device cpu --quick  # a few seconds per layer on a CPU
-    python tools/benchmark_mixconv.py --model --arch s --size 320 --batch 64 --amp
+    python tools/analysis_tools/benchmark_mixconv.py          # CUDA, S and M, 224/320, batch 32/64, fp32/bf16
+    python tools/analysis_tools/benchmark_mixconv.py --device cpu --quick  # a few seconds per layer on a CPU
+    python tools/analysis_tools/benchmark_mixconv.py --model --arch s --size 320 --batch 64 --amp
 """
 from __future__ import annotations
 

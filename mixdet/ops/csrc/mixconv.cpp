@@ -36,11 +36,7 @@ MixPlan make_plan(const at::Tensor& x, const at::Tensor& w_packed, at::IntArrayR
               2 * channels.size(), " values, got ", pads.size());
   TORCH_CHECK(stride >= 1, "mixconv2d: stride must be >= 1, got ", stride);
   TORCH_CHECK(dilation >= 1, "mixconv2d: dilation must be >= 1, got ", dilation);
-  MixPlan plan{x.size(0), x.size(1), x.size(2), x.size(3), 0, 0, stride, dilation, {}};
-  TORCH_CHECK(plan.h >= 1 && plan.w >= 1, "mixconv2d: empty spatial size ", x.sizes());
-  plan.h_out = (plan.h - 1) / stride + 1;
-  plan.w_out = (plan.w - 1) / stride + 1;
-  int64_t c_begin = 0, w_offset = 0;
+  TORCH_CHECK(x.size(2) >= 1 && x.size(3) >= 1, "mixconv2d: empty spatial size ", x.sizes());
   for (size_t g = 0; g < channels.size(); ++g) {
     const int64_t k = kernels[g], span = dilation * (k - 1);
     TORCH_CHECK(channels[g] >= 1, "mixconv2d: group ", g, " has ", channels[g], " channels");
@@ -48,10 +44,10 @@ MixPlan make_plan(const at::Tensor& x, const at::Tensor& w_packed, at::IntArrayR
     TORCH_CHECK(pads[2 * g] >= 0 && pads[2 * g] <= span && pads[2 * g + 1] >= 0 && pads[2 * g + 1] <= span,
                 "mixconv2d: group ", g, " pads (", pads[2 * g], ", ", pads[2 * g + 1], ") must lie in [0, ", span,
                 "]");
-    plan.groups.push_back({c_begin, channels[g], k, pads[2 * g], pads[2 * g + 1], w_offset});
-    c_begin += channels[g];
-    w_offset += channels[g] * k * k;
   }
+  MixPlan plan = plan_of(x.size(0), x.size(1), x.size(2), x.size(3), channels, kernels, pads, stride, dilation);
+  const MixGroup& last = plan.groups.back();
+  const int64_t c_begin = last.c_begin + last.channels, w_offset = last.w_offset + last.channels * last.k * last.k;
   TORCH_CHECK(c_begin == plan.c, "mixconv2d: the groups cover ", c_begin, " channels but x has ", plan.c);
   TORCH_CHECK(w_packed.numel() == w_offset, "mixconv2d: w_packed must hold sum(C_g * k_g^2) = ", w_offset,
               " values, got ", w_packed.numel());

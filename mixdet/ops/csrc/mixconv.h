@@ -4,21 +4,9 @@
 
 #include <ATen/core/Tensor.h>
 
-#include <vector>
+#include "mixconv_plan.h"
 
 namespace mixdet {
-
-// One channel group: channels [c_begin, c_begin + channels) use a k x k kernel whose
-// weights start at w_offset in the packed buffer ([channels, k, k], row-major).
-struct MixGroup {
-  int64_t c_begin, channels, k, pad_top, pad_left, w_offset;
-};
-
-// Input [n, c, h, w] -> output [n, c, h_out, w_out] with h_out = ceil(h / stride).
-struct MixPlan {
-  int64_t n, c, h, w, h_out, w_out, stride, dilation;
-  std::vector<MixGroup> groups;
-};
 
 // Checks the op's arguments (TORCH_CHECK with a message per problem) and builds the plan.
 MixPlan make_plan(const at::Tensor& x, const at::Tensor& w_packed, at::IntArrayRef channels,

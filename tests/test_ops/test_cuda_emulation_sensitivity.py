@@ -1,0 +1,73 @@
+"""The emulation harness catches broken kernels: each test copies the kernel headers, breaks them in one
+place (a textual mutation of the real mixconv_kernels.cuh / mixconv_launch.h at test time), builds the
+emulation against the copy (float32 only) and expects mismatches, or a crash at the shared-memory guard.
+"""
+import os
+import shutil
+import signal
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from cuda_emulation import harness
+
+CASES = [harness.Case(1, 20, 23, [3, 2], [3, 5], 1, 'symmetric', seed=1),
+         harness.Case(2, 17, 70, [2, 2, 1], [7, 3, 11], 2, 'same', seed=2)]
+
+
+def mutate(tmp_path, file: str, anchor: str, old: str, new: str) -> str:
+    """A copy of the kernel headers where the first `old` after `anchor` in `file` reads `new`; its csrc dir."""
+    csrc = str(tmp_path / 'csrc')
+    for path in harness.kernel_sources(harness.CSRC):
+        dst = os.path.join(csrc, os.path.relpath(path, harness.CSRC))
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        shutil.copy(path, dst)
+    target = os.path.join(csrc, file)
+    with open(target) as f:
+        text = f.read()
+    start = text.index(anchor)  # a ValueError here means the kernel changed: update the mutation
+    at = text.index(old, start)
+    with open(target, 'w') as f:
+        f.write(text[:at] + new + text[at + len(old):])
+    return csrc
+
+
+def problems(csrc: str) -> list[str]:
+    ops = harness.build(csrc, float_only=True)
+    return [p for case in CASES for schedule in (0, 1) for p in harness.mismatches(ops, case, torch.float32, schedule)]
+
+
+def test_unmutated_float_build_matches():
+    assert problems(harness.CSRC) == []
+
+
+@pytest.mark.parametrize('name,file,anchor,old,new', [
+    ('forward barrier removed', 'cuda/mixconv_kernels.cuh', 'void forward_item(', '__syncthreads();', ''),
+    ('backward barrier removed', 'cuda/mixconv_kernels.cuh', 'void backward_item(', '__syncthreads();', ''),
+    ('register window one short', 'cuda/mixconv_kernels.cuh', 'void forward_item(', 'j < kWindow;',
+     'j < kWindow - 1;'),
+    ('dW warp reduction one step short', 'cuda/mixconv_kernels.cuh', 'void backward_item(', 'offset = lanes / 2;',
+     'offset = lanes / 4;'),
+])
+def test_broken_kernel_is_caught(tmp_path, name, file, anchor, old, new):
+    found = problems(mutate(tmp_path, file, anchor, old, new))
+    assert found, f'the emulation did not notice: {name}'
+
+
+def test_shared_memory_overrun_faults(tmp_path):
+    """The planner sizing the forward tile one input row short makes the kernel run into the guard page."""
+    csrc = mutate(tmp_path, 'cuda/mixconv_launch.h', 'inline int64_t smem_per_channel(',
+                  '((tile_h - 1) * s + k) *', '((tile_h - 1) * s + k - 1) *')
+    script = ('import sys, torch; sys.path.insert(0, sys.argv[1]); import harness; '
+              'harness.mismatches(harness.build(sys.argv[2], float_only=True), '
+              'harness.Case(1, 20, 23, [4], [5], 1, "symmetric"), torch.float32); print("ran")')
+    harness.build(csrc, float_only=True)  # compile errors surface here, not in the child
+    for path, crashes in ((harness.CSRC, False), (csrc, True)):
+        child = subprocess.run([sys.executable, '-c', script, harness.HERE, path], capture_output=True, text=True,
+                               timeout=300)
+        if crashes:
+            assert child.returncode == -signal.SIGSEGV, (child.returncode, child.stdout, child.stderr[-2000:])
+        else:
+            assert child.returncode == 0 and 'ran' in child.stdout, child.stderr[-2000:]

@@ -55,6 +55,14 @@ mixdet::MixPlan plan_of(const int64_t* shape, int64_t groups, const int64_t* cha
                          std::vector<int64_t>(pads, pads + 2 * groups), stride, 1);
 }
 
+// Each group's weights in the packed buffer w ([sum C_g * k_g^2]).
+template <typename scalar_t>
+std::vector<const scalar_t*> group_pointers(const mixdet::MixPlan& plan, const scalar_t* w) {
+  std::vector<const scalar_t*> ptrs;
+  for (const mixdet::MixGroup& g : plan.groups) ptrs.push_back(w + g.w_offset);
+  return ptrs;
+}
+
 // Calls f(scalar_t{}, acc_t{}) for the dtype code.
 template <typename F>
 void dispatch(int dtype, F&& f) {
@@ -97,9 +105,10 @@ MIXDET_EMU_API int mixdet_emu_forward(int dtype, const int64_t* shape, int64_t g
     dispatch(dtype, [&](auto s, auto a) {
       using scalar_t = decltype(s);
       using acc_t = decltype(a);
-      mixdet::cuda::run_forward<scalar_t, acc_t>(mixdet::cuda::plan_forward(plan, sizeof(acc_t)),
-                                                 static_cast<const scalar_t*>(x), static_cast<const scalar_t*>(w),
-                                                 static_cast<scalar_t*>(y), launcher(schedule, blocks, nblocks));
+      const std::vector<const scalar_t*> weights = group_pointers(plan, static_cast<const scalar_t*>(w));
+      mixdet::cuda::run_forward<scalar_t, acc_t>(mixdet::cuda::plan_forward(plan, sizeof(acc_t)), weights.data(),
+                                                 static_cast<const scalar_t*>(x), static_cast<scalar_t*>(y),
+                                                 launcher(schedule, blocks, nblocks));
     });
   });
 }
@@ -120,8 +129,9 @@ MIXDET_EMU_API int mixdet_emu_backward(int dtype, const int64_t* shape, int64_t 
       const int64_t available = *workspace_bytes;
       *workspace_bytes = p.workspace_bytes;
       if (available < 0 || p.workspace_bytes > available) return;
-      mixdet::cuda::run_backward<scalar_t, acc_t>(p, static_cast<const scalar_t*>(dy), static_cast<const scalar_t*>(x),
-                                                  static_cast<const scalar_t*>(w), static_cast<scalar_t*>(dx),
+      const std::vector<const scalar_t*> weights = group_pointers(plan, static_cast<const scalar_t*>(w));
+      mixdet::cuda::run_backward<scalar_t, acc_t>(p, weights.data(), static_cast<const scalar_t*>(dy),
+                                                  static_cast<const scalar_t*>(x), static_cast<scalar_t*>(dx),
                                                   static_cast<scalar_t*>(dw), workspace,
                                                   launcher(schedule, blocks, nblocks));
     });

@@ -13,6 +13,7 @@
 #include <array>
 #include <string>
 #include <tuple>
+#include <vector>
 
 #include "../mixconv.h"
 #include "mixconv_kernels.cuh"
@@ -32,6 +33,14 @@ struct StreamLauncher {
   }
 };
 
+// Each group's weights in the packed buffer.
+template <typename scalar_t>
+std::vector<const scalar_t*> group_pointers(const MixPlan& plan, const scalar_t* packed) {
+  std::vector<const scalar_t*> ptrs;
+  for (const MixGroup& g : plan.groups) ptrs.push_back(packed + g.w_offset);
+  return ptrs;
+}
+
 MixPlan cuda_plan(const at::Tensor& x, const at::Tensor& w, at::IntArrayRef channels, at::IntArrayRef kernels,
                   at::IntArrayRef pads, int64_t stride, int64_t dilation) {
   TORCH_CHECK(x.is_cuda(), "mixconv2d (CUDA): x must be a CUDA tensor, got ", x.device());
@@ -50,8 +59,9 @@ at::Tensor mixconv2d_cuda(const at::Tensor& x_in, const at::Tensor& w_in, at::In
   if (y.numel() == 0) return y;
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, x.scalar_type(), "mixconv2d_cuda", [&] {
     using acc_t = at::opmath_type<scalar_t>;
-    cuda::run_forward<scalar_t, acc_t>(cuda::plan_forward(plan, sizeof(acc_t)), x.const_data_ptr<scalar_t>(),
-                                       w.const_data_ptr<scalar_t>(), y.mutable_data_ptr<scalar_t>(),
+    const std::vector<const scalar_t*> weights = group_pointers(plan, w.const_data_ptr<scalar_t>());
+    cuda::run_forward<scalar_t, acc_t>(cuda::plan_forward(plan, sizeof(acc_t)), weights.data(),
+                                       x.const_data_ptr<scalar_t>(), y.mutable_data_ptr<scalar_t>(),
                                        StreamLauncher{at::cuda::getCurrentCUDAStream()});
   });
   return y;
@@ -77,8 +87,9 @@ std::tuple<at::Tensor, at::Tensor> mixconv2d_backward_cuda(const at::Tensor& gra
     using acc_t = at::opmath_type<scalar_t>;
     const cuda::BackwardPlan p = cuda::plan_backward(plan, sizeof(acc_t), mask[1]);
     const at::Tensor workspace = at::empty({p.workspace_bytes}, x.options().dtype(at::kByte));
-    cuda::run_backward<scalar_t, acc_t>(p, dy.const_data_ptr<scalar_t>(), x.const_data_ptr<scalar_t>(),
-                                        w.const_data_ptr<scalar_t>(), mask[0] ? dx.mutable_data_ptr<scalar_t>() : nullptr,
+    const std::vector<const scalar_t*> weights = group_pointers(plan, w.const_data_ptr<scalar_t>());
+    cuda::run_backward<scalar_t, acc_t>(p, weights.data(), dy.const_data_ptr<scalar_t>(), x.const_data_ptr<scalar_t>(),
+                                        mask[0] ? dx.mutable_data_ptr<scalar_t>() : nullptr,
                                         mask[1] ? dw.mutable_data_ptr<scalar_t>() : nullptr,
                                         workspace.mutable_data_ptr(), StreamLauncher{at::cuda::getCurrentCUDAStream()});
   });

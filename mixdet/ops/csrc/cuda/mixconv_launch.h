@@ -1,38 +1,53 @@
-// Launch planning of the CUDA MixConv kernels: tile, channels per CTA, grid, shared memory and
-// workspace. Host-only plain C++ (no CUDA or torch headers): the CUDA build, the CPU build (for
-// mixdet::_cuda_launch_plan) and the tests' CUDA emulation compile this same code.
+// Launch planning of the CUDA MixConv kernels: tiles, channels per CTA, grids, shared memory and the
+// weight-gradient workspace. Host-only plain C++ (no CUDA or torch headers): the CUDA build, the CPU
+// build (mixdet::_cuda_launch_plan reports plans on any machine) and the tests' CUDA emulation compile
+// this same code.
 #pragma once
 
 #include <algorithm>
-#include <array>
 #include <cstdint>
+#include <numeric>
 #include <stdexcept>
 #include <string>
 
 #include "../mixconv_plan.h"
 
+// The layout helpers below are also used by the device code.
+#if defined(__CUDACC__)
+#define MIXDET_HOST_DEVICE __host__ __device__
+#else
+#define MIXDET_HOST_DEVICE
+#endif
+
 namespace mixdet {
 namespace cuda {
 
 constexpr int kMaxGroups = 8;
-constexpr int kMaxKernel = 11;              // kernel sizes 1, 3, ..., 11 are compiled
-constexpr int kThreads = 256;
-constexpr int kStrip = 4;                   // forward outputs per thread along W
-constexpr int kTargetOutputs = 1024;        // outputs per CTA the tiling aims for
-constexpr int64_t kSmemLimit = 48 * 1024;   // no opt-in to larger dynamic shared memory
+constexpr int kMaxKernel = 11;                      // kernel sizes 1, 3, ..., 11 are compiled
+constexpr int kThreads = 256;                       // threads per CTA of every kernel
+constexpr int kStrip = 4;                           // forward outputs per thread along W
+constexpr int kTargetOutputs = 1024;                // outputs per (image, tile) the tiling aims for
+constexpr int kMaxTileW = 64;                       // tiles are at most this wide (then balanced)
+constexpr int64_t kSmemLimit = 48 * 1024;           // no opt-in to larger dynamic shared memory
+constexpr int64_t kWorkspaceBudget = 32ll << 20;    // bytes of fp32 partial weight gradients per call
+constexpr int kReduceCols = 32;                     // weights per CTA of the dW reduction
+constexpr int kReduceTargetCtas = 528;              // 4 CTAs per SM of a 132-SM H100
 
+// One group as the kernels see it; `source` is its index in the op's weight list.
 struct GroupArgs {
-  int c_begin, channels, k, pad_top, pad_left;
-  int64_t w_offset;
+  int c_begin, channels, k, pad_top, pad_left, source;
+  int64_t w_offset;  // of its weights in the packed dW [w_total]
 };
 
-// Kernel parameters of one launch. Groups are sorted by descending k; item_begin[g] is the first
-// CTA of group g.
+// Kernel parameters of one launch. Groups are sorted by descending k (heavy CTAs first); block
+// item_begin[g] is the first CTA of group g. A CTA owns channels [c0, c0 + cb) of one group and
+// `items_per_cta` consecutive items of t = (n * tiles_y + ty) * tiles_x + tx, i.e. "chunk" t / items_per_cta.
 struct LaunchArgs {
   GroupArgs groups[kMaxGroups];
   int64_t item_begin[kMaxGroups + 1];
   int num_groups, n, c, h, w, h_out, w_out, stride;
   int tile_h, tile_w, cb, tiles_y, tiles_x;
+  int64_t items, items_per_cta, chunks;  // items = n * tiles_y * tiles_x; chunks = ceil(items / items_per_cta)
   int64_t w_total;
 };
 
@@ -41,19 +56,23 @@ struct Launch {
   int64_t blocks_x = 0, blocks_y = 1;
   int threads = kThreads;
   int64_t smem_bytes = 0;
+  int64_t ctas() const { return blocks_x * blocks_y; }
 };
 
 struct ForwardPlan {
   LaunchArgs args;
   Launch conv;
+  int64_t useful_outputs, computed_outputs;  // outputs of the op; outputs the threads compute
 };
 
-// Backward: `conv` writes dX and per-tile fp32 partial weight gradients ([partial_rows, w_total]);
-// `reduce` sums them into dW.
+// Backward: `conv` writes dX and one fp32 (fp64) partial dW row per chunk ([chunks, w_total] at the
+// workspace start); `reduce` sums blocks of `reduce_rows` rows of it, into dW when `reduce2` is empty,
+// else into [reduce.blocks_y, w_total] after the partials, which `reduce2` sums into dW.
 struct BackwardPlan {
   LaunchArgs args;
-  Launch conv, reduce;
-  int64_t partial_rows, workspace_bytes;
+  Launch conv, reduce, reduce2;
+  int64_t reduce_rows, workspace_bytes, useful_outputs, computed_outputs;
+  int64_t partial2_offset;  // bytes
 };
 
 // Why the CUDA kernels cannot run this call, or "" when they can.
@@ -70,83 +89,185 @@ inline std::string unsupported(const MixPlan& plan) {
   return "";
 }
 
-// Shared-memory bytes per channel of a pass (sized for the largest kernel of the call).
-inline int64_t smem_per_channel(bool backward, int k, int s, int tile_h, int tile_w, int64_t elem) {
-  if (!backward) {
-    const int tw_pad = (tile_w + kStrip - 1) / kStrip * kStrip;
-    return elem * (k * k + ((tile_h - 1) * s + k) * ((tw_pad - 1) * s + k));
-  }
-  const int64_t dy = (tile_h + (k + s - 2) / s + 1) * (tile_w + (k + s - 2) / s + 1);
-  return elem * (k * k + dy + ((tile_h - 1) * s + k) * ((tile_w - 1) * s + k));
+inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+MIXDET_HOST_DEVICE inline int round_up(int v, int m) { return (v + m - 1) / m * m; }
+
+// Shared-memory layout (in elements of the accumulation type) of one channel of a k x k, stride-s item.
+struct ForwardTile {
+  int in_h, pitch;  // input rows; row pitch = columns of the padded strip window
+  MIXDET_HOST_DEVICE ForwardTile(int tile_h, int tile_w, int k, int s)
+      : in_h((tile_h - 1) * s + k), pitch((round_up(tile_w, kStrip) - 1) * s + k) {}
+  int64_t per_channel(int k) const { return int64_t(k) * k + int64_t(in_h) * pitch; }
+};
+
+struct BackwardTile {
+  int dy_h, dy_w, x_h, x_w;  // dy rows/cols covering every output that touches the item's input rows
+  MIXDET_HOST_DEVICE BackwardTile(int tile_h, int tile_w, int k, int s)
+      : dy_h(tile_h + (k + s - 2) / s + 1), dy_w(tile_w + (k + s - 2) / s + 1),
+        x_h((tile_h - 1) * s + k), x_w((tile_w - 1) * s + k) {}
+  int64_t per_channel(int k) const { return int64_t(k) * k + int64_t(dy_h) * dy_w + int64_t(x_h) * x_w; }
+};
+
+// Scratch of the backward's cross-warp dW reduction: per thread slot, k values (threads / 32 warps).
+inline int64_t backward_scratch(int k) { return int64_t(kThreads / 32) * k; }
+
+inline int64_t per_channel_elems(bool backward, int tile_h, int tile_w, int k, int s) {
+  return backward ? BackwardTile(tile_h, tile_w, k, s).per_channel(k) : ForwardTile(tile_h, tile_w, k, s).per_channel(k);
 }
 
-// Picks the tile and the channels per CTA, and lays out the item ranges of the groups.
-// `elem`: bytes of the accumulation type (the shared-memory element).
+// Dynamic shared memory of a CTA of cb channels, for the largest kernel of the call.
+inline int64_t smem_bytes_of(bool backward, int cb, int tile_h, int tile_w, int k_max, int s, int64_t elem) {
+  return elem * (cb * per_channel_elems(backward, tile_h, tile_w, k_max, s) + (backward ? backward_scratch(k_max) : 0));
+}
+
+// Tiles, channels per CTA and the item ranges of the groups. Tile widths are balanced: a w_out-wide
+// plane is cut into ceil(w_out / 64) tiles of equal width (rounded up to the forward strip), and the
+// heights likewise, so no tile computes far beyond the plane.
 inline LaunchArgs make_launch(const MixPlan& plan, bool backward, int64_t elem) {
   const std::string why = unsupported(plan);
   if (!why.empty()) throw std::invalid_argument("mixconv2d (CUDA): " + why);
   LaunchArgs a{};
   a.num_groups = static_cast<int>(plan.groups.size());
-  a.n = plan.n, a.c = plan.c, a.h = plan.h, a.w = plan.w, a.h_out = plan.h_out, a.w_out = plan.w_out;
+  a.n = static_cast<int>(plan.n), a.c = static_cast<int>(plan.c), a.h = static_cast<int>(plan.h);
+  a.w = static_cast<int>(plan.w), a.h_out = static_cast<int>(plan.h_out), a.w_out = static_cast<int>(plan.w_out);
   a.stride = static_cast<int>(plan.stride);
-  int k_max = 1, c_max = 1;
-  std::array<int, kMaxGroups> order{};
+  int k_max = 1, c_max = 1, order[kMaxGroups];
   for (int g = 0; g < a.num_groups; ++g) {
     k_max = std::max<int>(k_max, plan.groups[g].k);
     c_max = std::max<int>(c_max, plan.groups[g].channels);
     order[g] = g;
   }
-  std::stable_sort(order.begin(), order.begin() + a.num_groups,
-                   [&](int l, int r) { return plan.groups[l].k > plan.groups[r].k; });
+  std::stable_sort(order, order + a.num_groups, [&](int l, int r) { return plan.groups[l].k > plan.groups[r].k; });
   const int s = a.stride;
-  a.tile_w = static_cast<int>(std::min<int64_t>(plan.w_out, 64));
-  a.tile_h = static_cast<int>(std::min<int64_t>(plan.h_out, std::max(1, kTargetOutputs / a.tile_w)));
-  while (a.tile_h > 1 && smem_per_channel(backward, k_max, s, a.tile_h, a.tile_w, elem) > kSmemLimit) a.tile_h /= 2;
-  const int64_t per_channel = smem_per_channel(backward, k_max, s, a.tile_h, a.tile_w, elem);
-  if (per_channel > kSmemLimit) throw std::invalid_argument("mixconv2d (CUDA): tile does not fit in shared memory");
-  a.cb = static_cast<int>(std::min<int64_t>(
-      {std::max(1, kTargetOutputs / (a.tile_h * a.tile_w)), kSmemLimit / per_channel, c_max}));
-  a.tiles_y = static_cast<int>((plan.h_out + a.tile_h - 1) / a.tile_h);
-  a.tiles_x = static_cast<int>((plan.w_out + a.tile_w - 1) / a.tile_w);
-  int64_t item = 0;
+  a.tiles_x = static_cast<int>(ceil_div(a.w_out, kMaxTileW));
+  a.tile_w = std::min(a.w_out, round_up(static_cast<int>(ceil_div(a.w_out, a.tiles_x)), kStrip));
+  int tile_h_max = std::min(a.h_out, std::max(1, kTargetOutputs / a.tile_w));
+  while (tile_h_max > 1 && smem_bytes_of(backward, 1, tile_h_max, a.tile_w, k_max, s, elem) > kSmemLimit) --tile_h_max;
+  if (smem_bytes_of(backward, 1, tile_h_max, a.tile_w, k_max, s, elem) > kSmemLimit)
+    throw std::invalid_argument("mixconv2d (CUDA): a tile row does not fit in shared memory");
+  a.tiles_y = static_cast<int>(ceil_div(a.h_out, tile_h_max));
+  a.tile_h = static_cast<int>(ceil_div(a.h_out, a.tiles_y));
+  const int64_t fit = (kSmemLimit / elem - (backward ? backward_scratch(k_max) : 0)) /
+                      per_channel_elems(backward, a.tile_h, a.tile_w, k_max, s);
+  int64_t cb = std::min<int64_t>({std::max(1, kTargetOutputs / (a.tile_h * a.tile_w)), fit, c_max});
+  if (backward) cb = std::min<int64_t>(cb, kThreads / k_max);  // one thread or more per (channel, kernel row)
+  a.cb = static_cast<int>(cb);
+  a.items = plan.n * a.tiles_y * a.tiles_x;
+  a.items_per_cta = 1;
+  if (backward) {  // bound the partial dW workspace: one row per chunk of items
+    const int64_t w_total = plan.groups.back().w_offset + plan.groups.back().channels * plan.groups.back().k *
+                                                             plan.groups.back().k;
+    const int64_t row_bytes = w_total * elem;
+    const int64_t max_rows = std::max<int64_t>(1, kWorkspaceBudget / row_bytes);
+    a.items_per_cta = ceil_div(a.items, std::min(a.items, max_rows));
+  }
+  a.chunks = ceil_div(a.items, a.items_per_cta);
+  a.items_per_cta = ceil_div(a.items, a.chunks);  // balanced chunks
+  int64_t block = 0;
   for (int j = 0; j < a.num_groups; ++j) {
     const MixGroup& src = plan.groups[order[j]];
     a.groups[j] = {static_cast<int>(src.c_begin), static_cast<int>(src.channels), static_cast<int>(src.k),
-                   static_cast<int>(src.pad_top), static_cast<int>(src.pad_left), src.w_offset};
-    a.item_begin[j] = item;
-    item += plan.n * ((src.channels + a.cb - 1) / a.cb) * a.tiles_y * a.tiles_x;
+                   static_cast<int>(src.pad_top), static_cast<int>(src.pad_left), order[j], src.w_offset};
+    a.item_begin[j] = block;
+    block += ceil_div(src.channels, a.cb) * a.chunks;
   }
-  a.item_begin[a.num_groups] = item;
-  if (item >= (int64_t(1) << 31))
-    throw std::invalid_argument("mixconv2d (CUDA): " + std::to_string(item) + " CTAs exceed the grid limit");
+  a.item_begin[a.num_groups] = block;
+  if (block >= (int64_t(1) << 31))
+    throw std::invalid_argument("mixconv2d (CUDA): " + std::to_string(block) + " CTAs exceed the grid limit");
   const MixGroup& last = plan.groups.back();
   a.w_total = last.w_offset + last.channels * last.k * last.k;
   return a;
 }
 
-inline int64_t smem_bytes(const LaunchArgs& a, bool backward, int64_t elem) {
-  int k_max = 1;
-  for (int g = 0; g < a.num_groups; ++g) k_max = std::max(k_max, a.groups[g].k);
-  return a.cb * smem_per_channel(backward, k_max, a.stride, a.tile_h, a.tile_w, elem);
+inline int k_max_of(const LaunchArgs& a) {
+  int k = 1;
+  for (int g = 0; g < a.num_groups; ++g) k = std::max(k, a.groups[g].k);
+  return k;
 }
 
 inline ForwardPlan plan_forward(const MixPlan& plan, int64_t elem) {
   ForwardPlan p;
   p.args = make_launch(plan, false, elem);
-  p.conv.blocks_x = p.args.item_begin[p.args.num_groups];
-  p.conv.smem_bytes = smem_bytes(p.args, false, elem);
+  const LaunchArgs& a = p.args;
+  p.conv.blocks_x = a.item_begin[a.num_groups];
+  p.conv.smem_bytes = smem_bytes_of(false, a.cb, a.tile_h, a.tile_w, k_max_of(a), a.stride, elem);
+  // Threads compute whole strips: a tile's columns rounded up to kStrip, its rows clipped to the plane.
+  int64_t cols = 0;
+  for (int tx = 0; tx < a.tiles_x; ++tx) cols += round_up(std::min(a.tile_w, a.w_out - tx * a.tile_w), kStrip);
+  p.useful_outputs = plan.n * plan.c * plan.h_out * plan.w_out;
+  p.computed_outputs = plan.n * plan.c * plan.h_out * cols;
   return p;
 }
 
 inline BackwardPlan plan_backward(const MixPlan& plan, int64_t elem, bool need_dw) {
   BackwardPlan p;
   p.args = make_launch(plan, true, elem);
-  p.conv.blocks_x = p.args.item_begin[p.args.num_groups];
-  p.conv.smem_bytes = smem_bytes(p.args, true, elem);
-  p.partial_rows = plan.n * p.args.tiles_y * p.args.tiles_x;
-  p.workspace_bytes = need_dw ? p.partial_rows * p.args.w_total * elem : 0;
-  p.reduce.blocks_x = need_dw ? std::min<int64_t>((p.args.w_total + kThreads - 1) / kThreads, 4096) : 0;
+  const LaunchArgs& a = p.args;
+  p.conv.blocks_x = a.item_begin[a.num_groups];
+  p.conv.smem_bytes = smem_bytes_of(true, a.cb, a.tile_h, a.tile_w, k_max_of(a), a.stride, elem);
+  p.useful_outputs = p.computed_outputs = plan.n * plan.c * plan.h * plan.w;  // dX, clipped to the plane
+  p.reduce_rows = a.chunks;
+  p.workspace_bytes = p.partial2_offset = 0;
+  if (!need_dw) return p;
+  // Reduction: CTAs of kReduceCols weights x a block of rows; a second pass when there are several blocks.
+  const int64_t col_blocks = ceil_div(a.w_total, kReduceCols);
+  const int64_t row_blocks = std::min(a.chunks, ceil_div(kReduceTargetCtas, col_blocks));
+  p.reduce_rows = ceil_div(a.chunks, row_blocks);
+  p.reduce.blocks_x = col_blocks;
+  p.reduce.blocks_y = ceil_div(a.chunks, p.reduce_rows);
+  p.reduce.smem_bytes = p.reduce2.smem_bytes = kThreads * elem;
+  const int64_t partial = a.chunks * a.w_total * elem;
+  p.partial2_offset = (partial + 255) / 256 * 256;
+  p.workspace_bytes = partial;
+  if (p.reduce.blocks_y > 1) {
+    p.reduce2.blocks_x = col_blocks;
+    p.workspace_bytes = p.partial2_offset + p.reduce.blocks_y * a.w_total * elem;
+  }
   return p;
+}
+
+inline std::string json_launch(const Launch& l) {
+  return "{\"grid\": [" + std::to_string(l.blocks_x) + ", " + std::to_string(l.blocks_y) + "], \"ctas\": " +
+         std::to_string(l.ctas()) + ", \"threads\": " + std::to_string(l.threads) + ", \"smem_bytes\": " +
+         std::to_string(l.smem_bytes) + "}";
+}
+
+inline std::string json_tiling(const LaunchArgs& a) {
+  std::string groups;
+  for (int g = 0; g < a.num_groups; ++g)
+    groups += std::string(g ? ", " : "") + "{\"source\": " + std::to_string(a.groups[g].source) +
+              ", \"k\": " + std::to_string(a.groups[g].k) + ", \"c_begin\": " + std::to_string(a.groups[g].c_begin) +
+              ", \"channels\": " + std::to_string(a.groups[g].channels) + ", \"first_cta\": " +
+              std::to_string(a.item_begin[g]) + "}";
+  return "\"tile\": [" + std::to_string(a.tile_h) + ", " + std::to_string(a.tile_w) + "], \"tiles\": [" +
+         std::to_string(a.tiles_y) + ", " + std::to_string(a.tiles_x) + "], \"channels_per_cta\": " +
+         std::to_string(a.cb) + ", \"items_per_cta\": " + std::to_string(a.items_per_cta) + ", \"groups\": [" +
+         groups + "]";
+}
+
+// The plans of a call as JSON: grids, CTAs, threads and shared memory of each kernel, tiling, useful
+// and computed outputs, workspace bytes; {"supported": false, "reason": ...} when the kernels do not
+// take the call. `elem`: bytes of the accumulation type (4, or 8 for float64).
+inline std::string describe_plans(const MixPlan& plan, int64_t elem) {
+  const std::string why = unsupported(plan);
+  if (!why.empty()) return "{\"supported\": false, \"reason\": \"" + why + "\"}";
+  const ForwardPlan f = plan_forward(plan, elem);
+  const BackwardPlan b = plan_backward(plan, elem, true);
+  // Longest run of dependent additions of one thread in the dW reduction (rows per thread + 8 partial sums).
+  const int64_t ny = kThreads / kReduceCols;
+  int64_t serial = ceil_div(b.reduce_rows, ny) + ny;
+  if (b.reduce2.blocks_x > 0) serial += ceil_div(b.reduce.blocks_y, ny) + ny;
+  std::string reduce = "\"reduce_rows_kernel\": " + json_launch(b.reduce);
+  if (b.reduce2.blocks_x > 0) reduce += ", \"reduce_rows_kernel (second pass)\": " + json_launch(b.reduce2);
+  return "{\"supported\": true, \"forward\": {" + json_tiling(f.args) + ", \"kernels\": {\"mixconv_forward_kernel\": " +
+         json_launch(f.conv) + "}, \"useful_outputs\": " + std::to_string(f.useful_outputs) +
+         ", \"computed_outputs\": " + std::to_string(f.computed_outputs) + ", \"workspace_bytes\": 0}, " +
+         "\"backward\": {" + json_tiling(b.args) + ", \"kernels\": {\"mixconv_backward_kernel\": " +
+         json_launch(b.conv) + ", " + reduce + "}, \"partial_rows\": " + std::to_string(b.args.chunks) +
+         ", \"reduce_rows_per_cta\": " + std::to_string(b.reduce_rows) + ", \"reduce_serial_sums\": " +
+         std::to_string(serial) + ", \"useful_outputs\": " + std::to_string(b.useful_outputs) +
+         ", \"computed_outputs\": " + std::to_string(b.computed_outputs) + ", \"workspace_bytes\": " +
+         std::to_string(b.workspace_bytes) + "}}";
 }
 
 }  // namespace cuda

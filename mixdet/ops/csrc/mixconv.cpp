@@ -7,9 +7,13 @@
 //       an output whose mask entry is false is returned as an empty tensor.
 // Bottom/right padding follow from the output size, so PyTorch 'symmetric' and TF 'same'
 // padding are the same kernel with different (pad_top, pad_left).
+#include <ATen/OpMathType.h>
 #include <Python.h>
 #include <torch/library.h>
 
+#include <string>
+
+#include "cuda/mixconv_launch.h"
 #include "mixconv.h"
 
 // `import mixdet.ops._C` loads this library, which registers the ops below.
@@ -20,15 +24,12 @@ extern "C" PyObject* PyInit__C(void) {
 
 namespace mixdet {
 
-MixPlan make_plan(const at::Tensor& x, const at::Tensor& w_packed, at::IntArrayRef channels,
-                  at::IntArrayRef kernels, at::IntArrayRef pads, int64_t stride, int64_t dilation) {
-  TORCH_CHECK(x.dim() == 4, "mixconv2d: x must be 4-D [N, C, H, W], got ", x.sizes());
-  TORCH_CHECK(x.is_floating_point(), "mixconv2d: x must be floating point, got ", x.scalar_type());
-  TORCH_CHECK(w_packed.dim() == 1, "mixconv2d: w_packed must be 1-D, got ", w_packed.sizes());
-  TORCH_CHECK(w_packed.scalar_type() == x.scalar_type(), "mixconv2d: w_packed dtype ", w_packed.scalar_type(),
-              " differs from x dtype ", x.scalar_type());
-  TORCH_CHECK(w_packed.device() == x.device(), "mixconv2d: w_packed is on ", w_packed.device(), " but x is on ",
-              x.device());
+namespace {
+
+// The checks of the groups and the geometry that every entry point shares; returns the plan.
+MixPlan checked_plan(at::IntArrayRef x_shape, at::IntArrayRef channels, at::IntArrayRef kernels,
+                     at::IntArrayRef pads, int64_t stride, int64_t dilation) {
+  TORCH_CHECK(x_shape.size() == 4, "mixconv2d: x must be 4-D [N, C, H, W], got ", x_shape);
   TORCH_CHECK(!channels.empty(), "mixconv2d: channels must not be empty");
   TORCH_CHECK(kernels.size() == channels.size(), "mixconv2d: got ", channels.size(), " channel counts but ",
               kernels.size(), " kernel sizes");
@@ -36,7 +37,7 @@ MixPlan make_plan(const at::Tensor& x, const at::Tensor& w_packed, at::IntArrayR
               2 * channels.size(), " values, got ", pads.size());
   TORCH_CHECK(stride >= 1, "mixconv2d: stride must be >= 1, got ", stride);
   TORCH_CHECK(dilation >= 1, "mixconv2d: dilation must be >= 1, got ", dilation);
-  TORCH_CHECK(x.size(2) >= 1 && x.size(3) >= 1, "mixconv2d: empty spatial size ", x.sizes());
+  TORCH_CHECK(x_shape[2] >= 1 && x_shape[3] >= 1, "mixconv2d: empty spatial size ", x_shape);
   for (size_t g = 0; g < channels.size(); ++g) {
     const int64_t k = kernels[g], span = dilation * (k - 1);
     TORCH_CHECK(channels[g] >= 1, "mixconv2d: group ", g, " has ", channels[g], " channels");
@@ -45,11 +46,35 @@ MixPlan make_plan(const at::Tensor& x, const at::Tensor& w_packed, at::IntArrayR
                 "mixconv2d: group ", g, " pads (", pads[2 * g], ", ", pads[2 * g + 1], ") must lie in [0, ", span,
                 "]");
   }
-  MixPlan plan = plan_of(x.size(0), x.size(1), x.size(2), x.size(3), channels, kernels, pads, stride, dilation);
+  MixPlan plan = plan_of(x_shape[0], x_shape[1], x_shape[2], x_shape[3], channels, kernels, pads, stride, dilation);
   const MixGroup& last = plan.groups.back();
-  const int64_t c_begin = last.c_begin + last.channels, w_offset = last.w_offset + last.channels * last.k * last.k;
-  TORCH_CHECK(c_begin == plan.c, "mixconv2d: the groups cover ", c_begin, " channels but x has ", plan.c);
-  TORCH_CHECK(w_packed.numel() == w_offset, "mixconv2d: w_packed must hold sum(C_g * k_g^2) = ", w_offset,
+  TORCH_CHECK(last.c_begin + last.channels == plan.c, "mixconv2d: the groups cover ", last.c_begin + last.channels,
+              " channels but x has ", plan.c);
+  return plan;
+}
+
+// The CUDA kernels' launch plans of a call as JSON (cuda::describe_plans): tiles, grids, shared memory,
+// workspace. Shapes only, so it answers for any size on any machine.
+std::string cuda_launch_plan(at::IntArrayRef x_shape, at::IntArrayRef channels, at::IntArrayRef kernels,
+                             at::IntArrayRef pads, int64_t stride, int64_t dilation, at::ScalarType dtype) {
+  const MixPlan plan = checked_plan(x_shape, channels, kernels, pads, stride, dilation);
+  return cuda::describe_plans(plan, static_cast<int64_t>(c10::elementSize(at::toOpMathType(dtype))));
+}
+
+}  // namespace
+
+MixPlan make_plan(const at::Tensor& x, const at::Tensor& w_packed, at::IntArrayRef channels,
+                  at::IntArrayRef kernels, at::IntArrayRef pads, int64_t stride, int64_t dilation) {
+  TORCH_CHECK(x.is_floating_point(), "mixconv2d: x must be floating point, got ", x.scalar_type());
+  TORCH_CHECK(w_packed.dim() == 1, "mixconv2d: w_packed must be 1-D, got ", w_packed.sizes());
+  TORCH_CHECK(w_packed.scalar_type() == x.scalar_type(), "mixconv2d: w_packed dtype ", w_packed.scalar_type(),
+              " differs from x dtype ", x.scalar_type());
+  TORCH_CHECK(w_packed.device() == x.device(), "mixconv2d: w_packed is on ", w_packed.device(), " but x is on ",
+              x.device());
+  MixPlan plan = checked_plan(x.sizes(), channels, kernels, pads, stride, dilation);
+  const MixGroup& last = plan.groups.back();
+  const int64_t w_total = last.w_offset + last.channels * last.k * last.k;
+  TORCH_CHECK(w_packed.numel() == w_total, "mixconv2d: w_packed must hold sum(C_g * k_g^2) = ", w_total,
               " values, got ", w_packed.numel());
   return plan;
 }
@@ -72,4 +97,8 @@ TORCH_LIBRARY(mixdet, m) {
   m.def(
       "_mixconv2d_backward(Tensor grad_out, Tensor x, Tensor w_packed, int[] channels, int[] kernels, "
       "int[] pads, int stride, int dilation, bool[2] output_mask) -> (Tensor, Tensor)");
+  m.def(
+      "_cuda_launch_plan(int[] x_shape, int[] channels, int[] kernels, int[] pads, int stride, int dilation, "
+      "ScalarType dtype) -> str",
+      &mixdet::cuda_launch_plan);
 }

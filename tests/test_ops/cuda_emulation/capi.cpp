@@ -96,6 +96,17 @@ extern "C" {
 
 MIXDET_EMU_API const char* mixdet_emu_error() { return g_error.c_str(); }
 
+// The launch plans (mixdet::cuda::describe_plans JSON) of the call, or null with mixdet_emu_error().
+MIXDET_EMU_API const char* mixdet_emu_describe(int dtype, const int64_t* shape, int64_t groups,
+                                               const int64_t* channels, const int64_t* kernels, const int64_t* pads,
+                                               int64_t stride) {
+  static std::string report;
+  const int status = guarded([&] {
+    report = mixdet::cuda::describe_plans(plan_of(shape, groups, channels, kernels, pads, stride), dtype == 1 ? 8 : 4);
+  });
+  return status == 0 ? report.c_str() : nullptr;
+}
+
 MIXDET_EMU_API int mixdet_emu_forward(int dtype, const int64_t* shape, int64_t groups, const int64_t* channels,
                                       const int64_t* kernels, const int64_t* pads, int64_t stride, const void* x,
                                       const void* w, void* y, int64_t schedule, const int64_t* blocks,
@@ -114,18 +125,19 @@ MIXDET_EMU_API int mixdet_emu_forward(int dtype, const int64_t* shape, int64_t g
 }
 
 // *workspace_bytes: in, the bytes at `workspace` (< 0: only ask); out, the bytes the plan needs. Nothing
-// runs when it needs more than there are.
+// runs when it needs more than there are. budget > 0: the planner's workspace budget instead of the default.
 MIXDET_EMU_API int mixdet_emu_backward(int dtype, const int64_t* shape, int64_t groups, const int64_t* channels,
                                        const int64_t* kernels, const int64_t* pads, int64_t stride, const void* dy,
                                        const void* x, const void* w, void* dx, void* dw, void* workspace,
-                                       int64_t* workspace_bytes, int64_t schedule, const int64_t* blocks,
-                                       int64_t nblocks) {
+                                       int64_t* workspace_bytes, int64_t budget, int64_t schedule,
+                                       const int64_t* blocks, int64_t nblocks) {
   return guarded([&] {
     const mixdet::MixPlan plan = plan_of(shape, groups, channels, kernels, pads, stride);
     dispatch(dtype, [&](auto s, auto a) {
       using scalar_t = decltype(s);
       using acc_t = decltype(a);
-      const mixdet::cuda::BackwardPlan p = mixdet::cuda::plan_backward(plan, sizeof(acc_t), dw != nullptr);
+      const mixdet::cuda::BackwardPlan p = mixdet::cuda::plan_backward(
+          plan, sizeof(acc_t), dw != nullptr, budget > 0 ? budget : mixdet::cuda::kWorkspaceBudget);
       const int64_t available = *workspace_bytes;
       *workspace_bytes = p.workspace_bytes;
       if (available < 0 || p.workspace_bytes > available) return;

@@ -2,7 +2,7 @@
 
 ``build()`` compiles ``capi.cpp`` + ``cuda_emulation.cpp`` with ``mixconv_kernels.cuh`` from a csrc
 directory (the package's, or a mutated copy) into a shared library in a cache directory under the system
-temp, keyed on the content of every input, and loads it with ctypes. Plain g++ instead of
+temp (objects keyed on the content of their inputs) and loads it with ctypes. Plain g++ instead of
 torch.utils.cpp_extension: without the torch op headers a build takes ~12 s (float32 only: ~4 s) instead
 of ~28 s on 2 cores. ``run()`` calls it with NaN-filled outputs; ``mismatches()`` compares y, dX and dW with
 the float64 reference and says what differs.
@@ -12,6 +12,7 @@ from __future__ import annotations
 import ctypes
 import glob
 import hashlib
+import json
 import os
 import subprocess
 import tempfile
@@ -27,6 +28,7 @@ from mixdet.ops.mixconv_reference import same_padding, symmetric_padding
 HERE = os.path.dirname(os.path.abspath(__file__))
 CSRC = os.path.normpath(os.path.join(HERE, '..', '..', '..', 'mixdet', 'ops', 'csrc'))
 SOURCES = [os.path.join(HERE, 'capi.cpp'), os.path.join(HERE, 'cuda_emulation.cpp')]
+CACHE = os.path.join(tempfile.gettempdir(), 'mixdet-cuda-emulation')
 DTYPE_CODES = {torch.float32: 0, torch.float64: 1, torch.float16: 2, torch.bfloat16: 3}
 # |got - ref| <= TOL * (|ref| + max|ref|): the inputs are exact in each dtype, the error is the rounding
 # of fp32 accumulation and of the output to the dtype.
@@ -39,31 +41,46 @@ def kernel_sources(csrc: str) -> list[str]:
                   + glob.glob(os.path.join(csrc, 'cuda', '*.cuh')))
 
 
-def build(csrc: str = CSRC, float_only: bool = False) -> 'Emulated':
-    """Compile (or reuse) the emulated kernels of ``csrc``; raises CalledProcessError with g++'s output."""
-    from torch.utils.cpp_extension import include_paths
-    cxx = os.environ.get('CXX', 'c++')
-    flags = ['-O2', '-std=c++20', '-fPIC', '-fvisibility=hidden', '-Wno-unknown-pragmas']
-    flags += ['-DMIXDET_EMU_FLOAT_ONLY'] if float_only else [f'-I{p}' for p in include_paths()]
-    digest = hashlib.sha256(' '.join([cxx] + flags + [torch.__version__]).encode())  # and every input's content:
-    for path in kernel_sources(csrc) + SOURCES + [os.path.join(HERE, 'cuda_emulation.h')]:
+def _object(cxx: str, flags: list[str], source: str, inputs: list[str]) -> tuple[str, Optional[subprocess.Popen]]:
+    """The cached object file of ``source`` for these flags and the content of ``inputs``, and the compiler
+    process writing it (None when it is there already)."""
+    digest = hashlib.sha256(' '.join([cxx] + flags + [torch.__version__]).encode())
+    for path in inputs:
         with open(path, 'rb') as f:
             digest.update(os.path.basename(path).encode() + f.read())
+    obj = os.path.join(CACHE, f'{os.path.basename(source)}-{digest.hexdigest()[:20]}.o')
+    if os.path.exists(obj):
+        return obj, None
+    tmp = f'{obj}.{os.getpid()}'  # renamed when complete: concurrent builds find whole files
+    job = subprocess.Popen([cxx, *flags, '-c', source, '-o', tmp], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    job.rename = (tmp, obj)
+    return obj, job
+
+
+def build(csrc: str = CSRC, float_only: bool = False) -> 'Emulated':
+    """Compile (or reuse) the emulated kernels of ``csrc``; raises CalledProcessError with g++'s output.
+
+    float_only (mutated kernels): float32 only, -O1, about 4 s instead of 12 s.
+    """
+    from torch.utils.cpp_extension import include_paths
+    cxx = os.environ.get('CXX', 'c++')
+    os.makedirs(CACHE, exist_ok=True)
+    flags = ['-O1' if float_only else '-O2', '-std=c++20', '-fPIC', '-fvisibility=hidden', '-Wno-unknown-pragmas']
+    emulation = _object(cxx, flags, SOURCES[1], SOURCES[1:] + [os.path.join(HERE, 'cuda_emulation.h')])
+    flags += ['-DMIXDET_EMU_FLOAT_ONLY'] if float_only else [f'-I{p}' for p in include_paths()]
     flags += [f'-I{HERE}', f'-I{os.path.join(csrc, "cuda")}']
-    out_dir = os.path.join(tempfile.gettempdir(), 'mixdet-cuda-emulation', digest.hexdigest()[:20])
-    lib = os.path.join(out_dir, 'libmixdet_emu.so')
-    if not os.path.exists(lib):
-        os.makedirs(out_dir, exist_ok=True)
-        objs = [os.path.join(out_dir, os.path.basename(src) + f'.{os.getpid()}.o') for src in SOURCES]
-        jobs = [subprocess.Popen([cxx, *flags, '-c', src, '-o', obj], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-                for src, obj in zip(SOURCES, objs)]
-        for job in jobs:
+    capi = _object(cxx, flags, SOURCES[0], kernel_sources(csrc) + SOURCES + [os.path.join(HERE, 'cuda_emulation.h')])
+    for _, job in (emulation, capi):
+        if job is not None:
             output = job.communicate()[0]
             if job.returncode:
                 raise subprocess.CalledProcessError(job.returncode, job.args, output.decode())
-        tmp = f'{lib}.{os.getpid()}'
-        subprocess.run([cxx, '-shared', *objs, '-o', tmp], check=True, capture_output=True)
-        os.replace(tmp, lib)  # atomic: a concurrent build of the same inputs finds a whole library
+            os.replace(*job.rename)
+    objs = [capi[0], emulation[0]]
+    lib = os.path.join(CACHE, 'libmixdet_emu-' + '-'.join(os.path.basename(o).split('-')[-1][:8] for o in objs) + '.so')
+    if not os.path.exists(lib):
+        subprocess.run([cxx, '-shared', *objs, '-o', f'{lib}.{os.getpid()}'], check=True, capture_output=True)
+        os.replace(f'{lib}.{os.getpid()}', lib)
     return Emulated(lib)
 
 
@@ -82,7 +99,9 @@ class Emulated:
         i64, ptr, ints = ctypes.c_int64, ctypes.c_void_p, ctypes.POINTER(ctypes.c_int64)
         geometry = [ctypes.c_int, ints, i64, ints, ints, ints, i64]
         self.lib.mixdet_emu_forward.argtypes = geometry + [ptr] * 3 + [i64, ints, i64]
-        self.lib.mixdet_emu_backward.argtypes = geometry + [ptr] * 6 + [ints, i64, ints, i64]
+        self.lib.mixdet_emu_backward.argtypes = geometry + [ptr] * 6 + [ints, i64, i64, ints, i64]
+        self.lib.mixdet_emu_describe.argtypes = geometry
+        self.lib.mixdet_emu_describe.restype = ctypes.c_char_p
 
     def _check(self, status: int):
         if status != 0:
@@ -92,17 +111,27 @@ class Emulated:
         return (DTYPE_CODES[x.dtype], _int64s(x.shape), len(channels), _int64s(channels), _int64s(kernels),
                 _int64s(pads), stride)
 
+    def describe(self, x, channels, kernels, pads, stride) -> dict:
+        """The launch plans of the call (the JSON of mixdet::cuda::describe_plans), for x's shape and dtype."""
+        report = self.lib.mixdet_emu_describe(*self._geometry(x, channels, kernels, pads, stride))
+        if report is None:
+            raise RuntimeError(self.lib.mixdet_emu_error().decode())
+        return json.loads(report)
+
     def forward(self, x, w_packed, channels, kernels, pads, stride, y, schedule=0, blocks=()):
         """y <- the forward of x [N, C, H, W] (contiguous) with packed weights; y must be allocated."""
         self._check(self.lib.mixdet_emu_forward(*self._geometry(x, channels, kernels, pads, stride), x.data_ptr(),
                                                 w_packed.data_ptr(), y.data_ptr(), schedule, _int64s(blocks),
                                                 len(blocks)))
 
-    def backward(self, dy, x, w_packed, channels, kernels, pads, stride, dx, dw, schedule=0, blocks=()):
-        """dx, dw <- the backward (None: not asked for); returns the workspace, NaN before the launches."""
+    def backward(self, dy, x, w_packed, channels, kernels, pads, stride, dx, dw, schedule=0, blocks=(), budget=0):
+        """dx, dw <- the backward (None: not asked for); returns the workspace, NaN before the launches.
+
+        budget > 0: the planner's partial-dW budget in bytes (small: several items per CTA).
+        """
         geometry = self._geometry(x, channels, kernels, pads, stride)
         ptrs = [t.data_ptr() if t is not None else None for t in (dy, x, w_packed, dx, dw)]
-        tail = (schedule, _int64s(blocks), len(blocks))
+        tail = (budget, schedule, _int64s(blocks), len(blocks))
         size = ctypes.c_int64(-1)
         self._check(self.lib.mixdet_emu_backward(*geometry, *ptrs, None, ctypes.byref(size), *tail))
         workspace = torch.full((max(size.value, 8) // 4,), float('nan'), dtype=torch.float32)
@@ -114,7 +143,8 @@ class Emulated:
 class Case:
     """One call: input [n, sum(channels), h, w], groups (channels[g], kernels[g]), stride, padding.
 
-    padding: 'symmetric', 'same', or explicit (pad_top, pad_left) per group.
+    padding: 'symmetric', 'same', or explicit (pad_top, pad_left) per group. budget: the backward's partial-dW
+    budget in bytes (0: the planner's default).
     """
     n: int
     h: int
@@ -125,6 +155,7 @@ class Case:
     padding: object = 'symmetric'
     seed: int = 0
     blocks: Sequence[int] = field(default_factory=list)
+    budget: int = 0
 
     def pads(self) -> list[int]:
         """(pad_top, pad_left) per group, as mixconv2d passes them to the op."""
@@ -178,7 +209,7 @@ def run(ops: Emulated, case: Case, dtype: torch.dtype, schedule: int = 0, need_d
     ops.forward(xd, wd, *args, y, schedule, case.blocks)
     dx = torch.full(x.shape, float('nan'), dtype=dtype) if need_dx else None
     dw = torch.full(wd.shape, float('nan'), dtype=dtype) if need_dw else None
-    workspace = ops.backward(gd, xd, wd, *args, dx, dw, schedule, case.blocks)
+    workspace = ops.backward(gd, xd, wd, *args, dx, dw, schedule, case.blocks, case.budget)
     return y, dx, dw, workspace
 
 

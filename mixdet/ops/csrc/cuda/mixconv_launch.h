@@ -5,8 +5,8 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
-#include <numeric>
 #include <stdexcept>
 #include <string>
 
@@ -30,8 +30,10 @@ constexpr int kTargetOutputs = 1024;                // outputs per (image, tile)
 constexpr int kMaxTileW = 64;                       // tiles are at most this wide (then balanced)
 constexpr int64_t kSmemLimit = 48 * 1024;           // no opt-in to larger dynamic shared memory
 constexpr int64_t kWorkspaceBudget = 32ll << 20;    // bytes of fp32 partial weight gradients per call
+constexpr int64_t kBackwardCtas = 16384;            // backward grids larger than this merge items per CTA
 constexpr int kReduceCols = 32;                     // weights per CTA of the dW reduction
 constexpr int kReduceTargetCtas = 528;              // 4 CTAs per SM of a 132-SM H100
+constexpr int64_t kReduceOnePass = 128;             // up to this many partial rows: one reduction pass
 
 // One group as the kernels see it; `source` is its index in the op's weight list.
 struct GroupArgs {
@@ -123,7 +125,7 @@ inline int64_t smem_bytes_of(bool backward, int cb, int tile_h, int tile_w, int 
 // Tiles, channels per CTA and the item ranges of the groups. Tile widths are balanced: a w_out-wide
 // plane is cut into ceil(w_out / 64) tiles of equal width (rounded up to the forward strip), and the
 // heights likewise, so no tile computes far beyond the plane.
-inline LaunchArgs make_launch(const MixPlan& plan, bool backward, int64_t elem) {
+inline LaunchArgs make_launch(const MixPlan& plan, bool backward, int64_t elem, int64_t budget = kWorkspaceBudget) {
   const std::string why = unsupported(plan);
   if (!why.empty()) throw std::invalid_argument("mixconv2d (CUDA): " + why);
   LaunchArgs a{};
@@ -153,16 +155,17 @@ inline LaunchArgs make_launch(const MixPlan& plan, bool backward, int64_t elem) 
   if (backward) cb = std::min<int64_t>(cb, kThreads / k_max);  // one thread or more per (channel, kernel row)
   a.cb = static_cast<int>(cb);
   a.items = plan.n * a.tiles_y * a.tiles_x;
-  a.items_per_cta = 1;
-  if (backward) {  // bound the partial dW workspace: one row per chunk of items
-    const int64_t w_total = plan.groups.back().w_offset + plan.groups.back().channels * plan.groups.back().k *
-                                                             plan.groups.back().k;
-    const int64_t row_bytes = w_total * elem;
-    const int64_t max_rows = std::max<int64_t>(1, kWorkspaceBudget / row_bytes);
-    a.items_per_cta = ceil_div(a.items, std::min(a.items, max_rows));
+  a.chunks = a.items;
+  if (backward) {  // one partial dW row per chunk: within the workspace budget, and about kBackwardCtas CTAs
+    const MixGroup& last = plan.groups.back();
+    const int64_t row_bytes = (last.w_offset + last.channels * last.k * last.k) * elem;
+    int64_t ctas_per_chunk = 0;
+    for (const MixGroup& g : plan.groups) ctas_per_chunk += ceil_div(g.channels, a.cb);
+    a.chunks = std::min({a.items, std::max<int64_t>(1, budget / row_bytes),
+                         std::max<int64_t>(1, kBackwardCtas / ctas_per_chunk)});
   }
+  a.items_per_cta = ceil_div(a.items, a.chunks);
   a.chunks = ceil_div(a.items, a.items_per_cta);
-  a.items_per_cta = ceil_div(a.items, a.chunks);  // balanced chunks
   int64_t block = 0;
   for (int j = 0; j < a.num_groups; ++j) {
     const MixGroup& src = plan.groups[order[j]];
@@ -199,9 +202,10 @@ inline ForwardPlan plan_forward(const MixPlan& plan, int64_t elem) {
   return p;
 }
 
-inline BackwardPlan plan_backward(const MixPlan& plan, int64_t elem, bool need_dw) {
+// `budget`: bytes the fp32 (fp64) partial weight gradients may take (tests lower it to get many items per CTA).
+inline BackwardPlan plan_backward(const MixPlan& plan, int64_t elem, bool need_dw, int64_t budget = kWorkspaceBudget) {
   BackwardPlan p;
-  p.args = make_launch(plan, true, elem);
+  p.args = make_launch(plan, true, elem, budget);
   const LaunchArgs& a = p.args;
   p.conv.blocks_x = a.item_begin[a.num_groups];
   p.conv.smem_bytes = smem_bytes_of(true, a.cb, a.tile_h, a.tile_w, k_max_of(a), a.stride, elem);
@@ -210,8 +214,12 @@ inline BackwardPlan plan_backward(const MixPlan& plan, int64_t elem, bool need_d
   p.workspace_bytes = p.partial2_offset = 0;
   if (!need_dw) return p;
   // Reduction: CTAs of kReduceCols weights x a block of rows; a second pass when there are several blocks.
+  // Many rows and few weights: about sqrt(rows) blocks of about sqrt(rows) rows, so that neither pass sums
+  // long columns and the first one has enough CTAs.
   const int64_t col_blocks = ceil_div(a.w_total, kReduceCols);
-  const int64_t row_blocks = std::min(a.chunks, ceil_div(kReduceTargetCtas, col_blocks));
+  const auto sqrt_rows = static_cast<int64_t>(std::ceil(std::sqrt(static_cast<double>(a.chunks))));
+  const int64_t row_blocks =
+      a.chunks <= kReduceOnePass ? 1 : std::min(sqrt_rows, ceil_div(kReduceTargetCtas, col_blocks));
   p.reduce_rows = ceil_div(a.chunks, row_blocks);
   p.reduce.blocks_x = col_blocks;
   p.reduce.blocks_y = ceil_div(a.chunks, p.reduce_rows);

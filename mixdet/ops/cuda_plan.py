@@ -12,18 +12,7 @@ from typing import Optional, Sequence
 import torch
 
 from ._loader import LOAD_ERROR
-from .mixconv_reference import same_padding, split_channels, symmetric_padding
-
-
-def op_pads(kernels: Sequence[int], stride: int, padding: str, dilation: int, height: int, width: int) -> list[int]:
-    """(pad_top, pad_left) of each group, as the op takes them; bottom/right follow from the output size."""
-    pads = []
-    for k in kernels:
-        if padding == 'same':
-            pads += [same_padding(height, k, stride, dilation)[0], same_padding(width, k, stride, dilation)[0]]
-        else:
-            pads += [symmetric_padding(k, dilation)] * 2
-    return pads
+from .mixconv_reference import op_pads, split_channels
 
 
 def cuda_launch_plan(shape: Sequence[int], kernels: Sequence[int], channels: Optional[Sequence[int]] = None,

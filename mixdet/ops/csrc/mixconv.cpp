@@ -1,9 +1,9 @@
 // Schema of the mixdet MixConv ops and the argument checks shared by every backend.
 //
-//   mixdet::mixconv2d(x [N,C,H,W], w_packed [sum C_g*k_g*k_g], channels [G], kernels [G],
-//                     pads [2G] = (pad_top, pad_left) per group, stride, dilation)
-//       -> y [N, C, ceil(H/stride), ceil(W/stride)], contiguous NCHW.
-//   mixdet::_mixconv2d_backward(grad_y, x, w_packed, ..., output_mask [2]) -> (grad_x, grad_w);
+//   mixdet::mixconv2d(x [N,C,H,W], weights [G] of [C_g,1,k_g,k_g], pads [2G] = (pad_top, pad_left) per group,
+//                     stride, dilation) -> y [N, C, ceil(H/stride), ceil(W/stride)], contiguous NCHW.
+//   mixdet::_mixconv2d_backward(grad_y, x, weights, pads, stride, dilation, output_mask [2])
+//       -> (grad_x [N,C,H,W], grad_w [sum C_g*k_g*k_g]: the groups' gradients packed in order);
 //       an output whose mask entry is false is returned as an empty tensor.
 // Bottom/right padding follow from the output size, so PyTorch 'symmetric' and TF 'same'
 // padding are the same kernel with different (pad_top, pad_left).
@@ -12,6 +12,7 @@
 #include <torch/library.h>
 
 #include <string>
+#include <vector>
 
 #include "cuda/mixconv_launch.h"
 #include "mixconv.h"
@@ -30,7 +31,7 @@ namespace {
 MixPlan checked_plan(at::IntArrayRef x_shape, at::IntArrayRef channels, at::IntArrayRef kernels,
                      at::IntArrayRef pads, int64_t stride, int64_t dilation) {
   TORCH_CHECK(x_shape.size() == 4, "mixconv2d: x must be 4-D [N, C, H, W], got ", x_shape);
-  TORCH_CHECK(!channels.empty(), "mixconv2d: channels must not be empty");
+  TORCH_CHECK(!channels.empty(), "mixconv2d: there must be at least one group");
   TORCH_CHECK(kernels.size() == channels.size(), "mixconv2d: got ", channels.size(), " channel counts but ",
               kernels.size(), " kernel sizes");
   TORCH_CHECK(pads.size() == 2 * channels.size(), "mixconv2d: pads needs (pad_top, pad_left) per group: ",
@@ -63,20 +64,28 @@ std::string cuda_launch_plan(at::IntArrayRef x_shape, at::IntArrayRef channels, 
 
 }  // namespace
 
-MixPlan make_plan(const at::Tensor& x, const at::Tensor& w_packed, at::IntArrayRef channels,
-                  at::IntArrayRef kernels, at::IntArrayRef pads, int64_t stride, int64_t dilation) {
+MixPlan make_plan(const at::Tensor& x, at::TensorList weights, at::IntArrayRef pads, int64_t stride,
+                  int64_t dilation) {
   TORCH_CHECK(x.is_floating_point(), "mixconv2d: x must be floating point, got ", x.scalar_type());
-  TORCH_CHECK(w_packed.dim() == 1, "mixconv2d: w_packed must be 1-D, got ", w_packed.sizes());
-  TORCH_CHECK(w_packed.scalar_type() == x.scalar_type(), "mixconv2d: w_packed dtype ", w_packed.scalar_type(),
-              " differs from x dtype ", x.scalar_type());
-  TORCH_CHECK(w_packed.device() == x.device(), "mixconv2d: w_packed is on ", w_packed.device(), " but x is on ",
-              x.device());
-  MixPlan plan = checked_plan(x.sizes(), channels, kernels, pads, stride, dilation);
-  const MixGroup& last = plan.groups.back();
-  const int64_t w_total = last.w_offset + last.channels * last.k * last.k;
-  TORCH_CHECK(w_packed.numel() == w_total, "mixconv2d: w_packed must hold sum(C_g * k_g^2) = ", w_total,
-              " values, got ", w_packed.numel());
-  return plan;
+  std::vector<int64_t> channels, kernels;
+  for (size_t g = 0; g < weights.size(); ++g) {
+    const at::Tensor& w = weights[g];
+    TORCH_CHECK(w.dim() == 4 && w.size(1) == 1 && w.size(2) == w.size(3), "mixconv2d: weights[", g,
+                "] must be [C_g, 1, k, k], got ", w.sizes());
+    TORCH_CHECK(w.scalar_type() == x.scalar_type(), "mixconv2d: weights[", g, "] dtype ", w.scalar_type(),
+                " differs from x dtype ", x.scalar_type());
+    TORCH_CHECK(w.device() == x.device(), "mixconv2d: weights[", g, "] is on ", w.device(), " but x is on ",
+                x.device());
+    channels.push_back(w.size(0));
+    kernels.push_back(w.size(2));
+  }
+  return checked_plan(x.sizes(), channels, kernels, pads, stride, dilation);
+}
+
+std::vector<at::Tensor> contiguous_weights(at::TensorList weights) {
+  std::vector<at::Tensor> out;
+  for (const at::Tensor& w : weights) out.push_back(w.contiguous());
+  return out;
 }
 
 void check_backward_args(const at::Tensor& grad_out, const at::Tensor& x, const MixPlan& plan) {
@@ -91,12 +100,10 @@ void check_backward_args(const at::Tensor& grad_out, const at::Tensor& x, const 
 }  // namespace mixdet
 
 TORCH_LIBRARY(mixdet, m) {
+  m.def("mixconv2d(Tensor x, Tensor[] weights, int[] pads, int stride, int dilation) -> Tensor");
   m.def(
-      "mixconv2d(Tensor x, Tensor w_packed, int[] channels, int[] kernels, int[] pads, int stride, "
-      "int dilation) -> Tensor");
-  m.def(
-      "_mixconv2d_backward(Tensor grad_out, Tensor x, Tensor w_packed, int[] channels, int[] kernels, "
-      "int[] pads, int stride, int dilation, bool[2] output_mask) -> (Tensor, Tensor)");
+      "_mixconv2d_backward(Tensor grad_out, Tensor x, Tensor[] weights, int[] pads, int stride, int dilation, "
+      "bool[2] output_mask) -> (Tensor, Tensor)");
   m.def(
       "_cuda_launch_plan(int[] x_shape, int[] channels, int[] kernels, int[] pads, int stride, int dilation, "
       "ScalarType dtype) -> str",

@@ -34,4 +34,10 @@ MixPlan plan_of(int64_t n, int64_t c, int64_t h, int64_t w, const Ints& channels
   return plan;
 }
 
+// Values of all groups' weights packed in order (the layout of the weight gradient): sum C_g * k_g^2.
+inline int64_t packed_size(const MixPlan& plan) {
+  const MixGroup& last = plan.groups.back();
+  return last.w_offset + last.channels * last.k * last.k;
+}
+
 }  // namespace mixdet

@@ -33,33 +33,26 @@ struct StreamLauncher {
   }
 };
 
-// Each group's weights in the packed buffer.
-template <typename scalar_t>
-std::vector<const scalar_t*> group_pointers(const MixPlan& plan, const scalar_t* packed) {
-  std::vector<const scalar_t*> ptrs;
-  for (const MixGroup& g : plan.groups) ptrs.push_back(packed + g.w_offset);
-  return ptrs;
-}
-
-MixPlan cuda_plan(const at::Tensor& x, const at::Tensor& w, at::IntArrayRef channels, at::IntArrayRef kernels,
-                  at::IntArrayRef pads, int64_t stride, int64_t dilation) {
+MixPlan cuda_plan(const at::Tensor& x, at::TensorList weights, at::IntArrayRef pads, int64_t stride,
+                  int64_t dilation) {
   TORCH_CHECK(x.is_cuda(), "mixconv2d (CUDA): x must be a CUDA tensor, got ", x.device());
-  MixPlan plan = make_plan(x, w, channels, kernels, pads, stride, dilation);
+  MixPlan plan = make_plan(x, weights, pads, stride, dilation);
   const std::string why = cuda::unsupported(plan);
   TORCH_CHECK(why.empty(), "mixconv2d (CUDA): ", why);
   return plan;
 }
 
-at::Tensor mixconv2d_cuda(const at::Tensor& x_in, const at::Tensor& w_in, at::IntArrayRef channels,
-                          at::IntArrayRef kernels, at::IntArrayRef pads, int64_t stride, int64_t dilation) {
-  const MixPlan plan = cuda_plan(x_in, w_in, channels, kernels, pads, stride, dilation);
+at::Tensor mixconv2d_cuda(const at::Tensor& x_in, at::TensorList w_in, at::IntArrayRef pads, int64_t stride,
+                          int64_t dilation) {
+  const MixPlan plan = cuda_plan(x_in, w_in, pads, stride, dilation);
   const c10::cuda::CUDAGuard guard(x_in.device());
-  const at::Tensor x = x_in.contiguous(), w = w_in.contiguous();
+  const at::Tensor x = x_in.contiguous();
+  const std::vector<at::Tensor> w = contiguous_weights(w_in);
   at::Tensor y = at::empty({plan.n, plan.c, plan.h_out, plan.w_out}, x.options());
   if (y.numel() == 0) return y;
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, x.scalar_type(), "mixconv2d_cuda", [&] {
     using acc_t = at::opmath_type<scalar_t>;
-    const std::vector<const scalar_t*> weights = group_pointers(plan, w.const_data_ptr<scalar_t>());
+    const std::vector<const scalar_t*> weights = weight_pointers<scalar_t>(w);
     cuda::run_forward<scalar_t, acc_t>(cuda::plan_forward(plan, sizeof(acc_t)), weights.data(),
                                        x.const_data_ptr<scalar_t>(), y.mutable_data_ptr<scalar_t>(),
                                        StreamLauncher{at::cuda::getCurrentCUDAStream()});
@@ -68,16 +61,15 @@ at::Tensor mixconv2d_cuda(const at::Tensor& x_in, const at::Tensor& w_in, at::In
 }
 
 std::tuple<at::Tensor, at::Tensor> mixconv2d_backward_cuda(const at::Tensor& grad_in, const at::Tensor& x_in,
-                                                           const at::Tensor& w_in, at::IntArrayRef channels,
-                                                           at::IntArrayRef kernels, at::IntArrayRef pads,
-                                                           int64_t stride, int64_t dilation,
-                                                           std::array<bool, 2> mask) {
-  const MixPlan plan = cuda_plan(x_in, w_in, channels, kernels, pads, stride, dilation);
+                                                           at::TensorList w_in, at::IntArrayRef pads, int64_t stride,
+                                                           int64_t dilation, std::array<bool, 2> mask) {
+  const MixPlan plan = cuda_plan(x_in, w_in, pads, stride, dilation);
   check_backward_args(grad_in, x_in, plan);
   const c10::cuda::CUDAGuard guard(x_in.device());
-  const at::Tensor x = x_in.contiguous(), w = w_in.contiguous(), dy = grad_in.contiguous();
+  const at::Tensor x = x_in.contiguous(), dy = grad_in.contiguous();
+  const std::vector<at::Tensor> w = contiguous_weights(w_in);
   at::Tensor dx = mask[0] ? at::empty(x.sizes(), x.options()) : at::empty({0}, x.options());
-  at::Tensor dw = at::empty({mask[1] ? w.numel() : 0}, w.options());
+  at::Tensor dw = at::empty({mask[1] ? packed_size(plan) : 0}, x.options());
   if (!(mask[0] || mask[1])) return {dx, dw};
   if (x.numel() == 0) {
     dw.zero_();
@@ -86,8 +78,9 @@ std::tuple<at::Tensor, at::Tensor> mixconv2d_backward_cuda(const at::Tensor& gra
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, x.scalar_type(), "mixconv2d_backward_cuda", [&] {
     using acc_t = at::opmath_type<scalar_t>;
     const cuda::BackwardPlan p = cuda::plan_backward(plan, sizeof(acc_t), mask[1]);
+    // fp32 (fp64) partial weight gradients, bounded by the planner (cuda::kWorkspaceBudget).
     const at::Tensor workspace = at::empty({p.workspace_bytes}, x.options().dtype(at::kByte));
-    const std::vector<const scalar_t*> weights = group_pointers(plan, w.const_data_ptr<scalar_t>());
+    const std::vector<const scalar_t*> weights = weight_pointers<scalar_t>(w);
     cuda::run_backward<scalar_t, acc_t>(p, weights.data(), dy.const_data_ptr<scalar_t>(), x.const_data_ptr<scalar_t>(),
                                         mask[0] ? dx.mutable_data_ptr<scalar_t>() : nullptr,
                                         mask[1] ? dw.mutable_data_ptr<scalar_t>() : nullptr,

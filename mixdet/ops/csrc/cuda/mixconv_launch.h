@@ -157,8 +157,7 @@ inline LaunchArgs make_launch(const MixPlan& plan, bool backward, int64_t elem, 
   a.items = plan.n * a.tiles_y * a.tiles_x;
   a.chunks = a.items;
   if (backward) {  // one partial dW row per chunk: within the workspace budget, and about kBackwardCtas CTAs
-    const MixGroup& last = plan.groups.back();
-    const int64_t row_bytes = (last.w_offset + last.channels * last.k * last.k) * elem;
+    const int64_t row_bytes = packed_size(plan) * elem;
     int64_t ctas_per_chunk = 0;
     for (const MixGroup& g : plan.groups) ctas_per_chunk += ceil_div(g.channels, a.cb);
     a.chunks = std::min({a.items, std::max<int64_t>(1, budget / row_bytes),
@@ -177,8 +176,7 @@ inline LaunchArgs make_launch(const MixPlan& plan, bool backward, int64_t elem, 
   a.item_begin[a.num_groups] = block;
   if (block >= (int64_t(1) << 31))
     throw std::invalid_argument("mixconv2d (CUDA): " + std::to_string(block) + " CTAs exceed the grid limit");
-  const MixGroup& last = plan.groups.back();
-  a.w_total = last.w_offset + last.channels * last.k * last.k;
+  a.w_total = packed_size(plan);
   return a;
 }
 

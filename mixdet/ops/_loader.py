@@ -2,8 +2,9 @@
 
 The library (``mixdet.ops._C``, built by ``pip install -e .``) defines ``torch.ops.mixdet.mixconv2d`` and
 ``torch.ops.mixdet._mixconv2d_backward`` (schema in ``csrc/mixconv.cpp``) with CPU and, when built with
-CUDA, CUDA kernels; autocast kernels come from :mod:`mixdet.ops.autocast`. ``MIXDET_JIT_BUILD=1`` compiles the sources on first import instead, for installs
-made without building the extension. ``LOAD_ERROR`` is None when the ops are available, else the reason.
+CUDA, CUDA kernels; autocast kernels come from :mod:`mixdet.ops.autocast`. ``MIXDET_JIT_BUILD=1`` compiles
+the sources on first import instead, for installs made without building the extension. ``LOAD_ERROR`` is
+None when the ops are available, else the reason.
 """
 from __future__ import annotations
 

@@ -31,6 +31,6 @@ def cuda_launch_plan(shape: Sequence[int], kernels: Sequence[int], channels: Opt
         raise RuntimeError(f'cuda_launch_plan needs the compiled op library: {LOAD_ERROR}')
     n, c, h, w = shape
     channels = list(channels) if channels is not None else split_channels(c, len(kernels))
-    report = torch.ops.mixdet._cuda_launch_plan(list(shape), channels, list(kernels),
-                                               op_pads(kernels, stride, padding, 1, h, w), stride, 1, dtype)
+    pads = op_pads(kernels, stride, padding, 1, h, w)
+    report = torch.ops.mixdet._cuda_launch_plan(list(shape), channels, list(kernels), pads, stride, 1, dtype)
     return json.loads(report)

@@ -55,8 +55,8 @@ def test_unmutated_float_build_matches():
 @pytest.mark.parametrize('name,file,anchor,old,new', [
     ('forward barrier removed', 'cuda/mixconv_kernels.cuh', 'void forward_item(', '__syncthreads();', ''),
     ('backward barrier removed', 'cuda/mixconv_kernels.cuh', 'void backward_cta(', '__syncthreads();', ''),
-    ('register window one short', 'cuda/mixconv_kernels.cuh', 'void forward_item(', 'j < kWindow;',
-     'j < kWindow - 1;'),
+    ('forward window one vector short', 'cuda/mixconv_kernels.cuh', 'void load_window(', 'i < kVectors;',
+     'i < kVectors - 1;'),
     ('dW warp reduction one step short', 'cuda/mixconv_kernels.cuh', 'void backward_cta(', 'offset = width / 2;',
      'offset = width / 4;'),
 ])

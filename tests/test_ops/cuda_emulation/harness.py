@@ -65,7 +65,8 @@ def build(csrc: str = CSRC, float_only: bool = False) -> 'Emulated':
     from torch.utils.cpp_extension import include_paths
     cxx = os.environ.get('CXX', 'c++')
     os.makedirs(CACHE, exist_ok=True)
-    flags = ['-O1' if float_only else '-O2', '-std=c++20', '-fPIC', '-fvisibility=hidden', '-Wno-unknown-pragmas']
+    flags = ['-O1' if float_only else '-O2', '-std=c++20', '-fPIC', '-fvisibility=hidden', '-fno-strict-aliasing',
+             '-Wno-unknown-pragmas']
     emulation = _object(cxx, flags, SOURCES[1], SOURCES[1:] + [os.path.join(HERE, 'cuda_emulation.h')])
     flags += ['-DMIXDET_EMU_FLOAT_ONLY'] if float_only else [f'-I{p}' for p in include_paths()]
     flags += [f'-I{HERE}', f'-I{os.path.join(csrc, "cuda")}']

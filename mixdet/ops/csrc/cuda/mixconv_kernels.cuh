@@ -10,7 +10,8 @@
 // item being an image and an output tile. It stages the input tile with its (k - 1) halo in shared
 // memory, writing the padding as zeros, then `switch (k)` enters code templated on the kernel size
 // and the stride so every tap loop unrolls. Accumulation is fp32 (fp64 for double).
-//   forward:  each thread computes a strip of kStrip outputs from a register window of the tile.
+//   forward:  each thread computes a strip of kStrip outputs from a register window of the tile, read
+//             with 16-byte vector loads from rows stored by column phase (no bank conflicts).
 //   backward: per item, dX for the input pixels the output tile owns (rows [oy0*S, (oy0+tile_h)*S)),
 //             gathered per stride phase; each thread accumulates the dW taps of one (channel, kernel
 //             row) over a slice of the outputs of all the CTA's items, and the CTA writes one partial
@@ -77,10 +78,11 @@ __device__ void load_weights(const scalar_t* src, int nc, acc_t* s_w) {
   for (int i = threadIdx.x; i < nc * K * K; i += blockDim.x) s_w[i] = static_cast<acc_t>(src[i]);
 }
 
-// dst[cl * chan + row * pitch + col] <- planes[cl][r0 + row][q0 + col] (zero outside the h x w plane)
-// for cl < nc, row < rows, col < cols; plane cl starts at src + cl * plane. Threads walk rows: each row
-// goes to `lanes` consecutive threads (the power of two >= cols, at most 32), one division per row.
-template <typename scalar_t, typename acc_t>
+// planes[cl][r0 + row][q0 + col] (zero outside the h x w plane) for cl < nc, row < rows, col < cols, into
+// dst[cl * chan + (row * PHASES + col % PHASES) * pitch + col / PHASES]: each row as PHASES column phases.
+// Plane cl starts at src + cl * plane. Threads walk rows: each row goes to `lanes` consecutive threads
+// (the power of two >= cols, at most 32), one division per row.
+template <int PHASES, typename scalar_t, typename acc_t>
 __device__ void load_rows(const scalar_t* src, int64_t plane, int nc, int h, int w, int r0, int q0, int rows,
                           int cols, int pitch, int chan, acc_t* dst) {
   int lanes = 1;
@@ -88,16 +90,34 @@ __device__ void load_rows(const scalar_t* src, int64_t plane, int nc, int h, int
   const int lane = threadIdx.x & (lanes - 1), step = blockDim.x / lanes;
   for (int rr = threadIdx.x / lanes; rr < nc * rows; rr += step) {
     const int cl = rr / rows, row = rr - cl * rows, r = r0 + row;
-    acc_t* d = dst + cl * chan + row * pitch;
-    if (r < 0 || r >= h) {
-      for (int q = lane; q < cols; q += lanes) d[q] = acc_t(0);
-      continue;
-    }
-    const scalar_t* s = src + cl * plane + static_cast<int64_t>(r) * w;
+    acc_t* d = dst + cl * chan + row * PHASES * pitch;
+    const scalar_t* s = src + cl * plane + static_cast<int64_t>(r >= 0 && r < h ? r : 0) * w;
     for (int q = lane; q < cols; q += lanes) {
       const int col = q0 + q;
-      d[q] = col >= 0 && col < w ? static_cast<acc_t>(s[col]) : acc_t(0);
+      const bool inside = r >= 0 && r < h && col >= 0 && col < w;
+      d[q % PHASES * pitch + q / PHASES] = inside ? static_cast<acc_t>(s[col]) : acc_t(0);
     }
+  }
+}
+
+// 16 bytes of shared memory as one vector load.
+template <typename T>
+struct alignas(16) Vec16 {
+  T v[16 / sizeof(T)];
+};
+
+// win[0, kStrip - 1 + taps) <- the window of column phase P that a strip of kStrip outputs reads in one
+// input row (`row` is 16-byte aligned), in 16-byte vectors.
+template <int K, int S, int P, typename acc_t>
+__device__ __forceinline__ void load_window(const acc_t* row, acc_t* win) {
+  constexpr int kPerVec = 16 / sizeof(acc_t);
+  constexpr int kVectors = (kStrip - 1 + phase_taps(K, S, P) + kPerVec - 1) / kPerVec;
+  const Vec16<acc_t>* v = reinterpret_cast<const Vec16<acc_t>*>(row);
+#pragma unroll
+  for (int i = 0; i < kVectors; ++i) {
+    const Vec16<acc_t> q = v[i];
+#pragma unroll
+    for (int e = 0; e < kPerVec; ++e) win[i * kPerVec + e] = q.v[e];
   }
 }
 
@@ -106,31 +126,32 @@ __device__ void forward_item(const LaunchArgs& a, const Work& wk, const Item& it
                              const scalar_t* wg, scalar_t* y, acc_t* smem) {
   const GroupArgs& grp = a.groups[wk.g];
   const ForwardTile t(a.tile_h, a.tile_w, K, S);
-  const int chan = t.in_h * t.pitch, strips = (it.vw + kStrip - 1) / kStrip;
+  const int strips = (it.vw + kStrip - 1) / kStrip;
   acc_t* s_w = smem;
-  acc_t* s_in = smem + a.cb * K * K;
+  acc_t* s_in = smem + round_up(a.cb * K * K, kSmemVec);
   load_weights<K>(wg + static_cast<int64_t>(wk.c0 - grp.c_begin) * K * K, wk.nc, s_w);
-  load_rows(x + (static_cast<int64_t>(it.n) * a.c + wk.c0) * a.h * a.w, static_cast<int64_t>(a.h) * a.w, wk.nc,
-            a.h, a.w, it.oy0 * S - grp.pad_top, it.ox0 * S - grp.pad_left, (it.vh - 1) * S + K,
-            (strips * kStrip - 1) * S + K, t.pitch, chan, s_in);
+  load_rows<S>(x + (static_cast<int64_t>(it.n) * a.c + wk.c0) * a.h * a.w, static_cast<int64_t>(a.h) * a.w, wk.nc,
+               a.h, a.w, it.oy0 * S - grp.pad_top, it.ox0 * S - grp.pad_left, (it.vh - 1) * S + K,
+               (strips * kStrip - 1) * S + K, t.pitch, t.channel, s_in);
   __syncthreads();
-  constexpr int kWindow = (kStrip - 1) * S + K;
+  // Output column sx + r, tap kw reads input column S * (sx + r) + kw: phase kw % S, element sx + r + kw / S.
+  constexpr int kWindow = round_up(kStrip - 1 + phase_taps(K, S, 0), 16 / sizeof(acc_t));
   const int per_channel = it.vh * strips;
   for (int i = threadIdx.x; i < wk.nc * per_channel; i += blockDim.x) {
     const int cl = i / per_channel, rem = i - cl * per_channel, ty = rem / strips, sx = (rem - ty * strips) * kStrip;
     const acc_t* wc = s_w + cl * K * K;
-    const acc_t* src = s_in + cl * chan + ty * S * t.pitch + sx * S;
+    const acc_t* src = s_in + cl * t.channel + ty * S * S * t.pitch + sx;
     acc_t acc[kStrip] = {};
 #pragma unroll
     for (int kh = 0; kh < K; ++kh) {
-      acc_t win[kWindow];
-#pragma unroll
-      for (int j = 0; j < kWindow; ++j) win[j] = src[kh * t.pitch + j];
+      acc_t win[S][kWindow];
+      load_window<K, S, 0>(src + kh * S * t.pitch, win[0]);
+      if constexpr (S == 2) load_window<K, S, 1>(src + (kh * S + 1) * t.pitch, win[S - 1]);
 #pragma unroll
       for (int kw = 0; kw < K; ++kw) {
         const acc_t wv = wc[kh * K + kw];
 #pragma unroll
-        for (int r = 0; r < kStrip; ++r) acc[r] += wv * win[r * S + kw];
+        for (int r = 0; r < kStrip; ++r) acc[r] += wv * win[kw % S][r + kw / S];
       }
     }
     scalar_t* dst = y + (static_cast<int64_t>(it.n) * a.c + wk.c0 + cl) * a.h_out * a.w_out +
@@ -166,11 +187,11 @@ __device__ void backward_cta(const LaunchArgs& a, const Work& wk, const scalar_t
     // dy rows [dy_r0, dy_r0 + dy_h) cover every output that touches the input rows this item owns.
     const int dy_r0 = floor_div(it.oy0 * S + grp.pad_top - (K - 1), S);
     const int dy_c0 = floor_div(it.ox0 * S + grp.pad_left - (K - 1), S);
-    load_rows(dy + (static_cast<int64_t>(it.n) * a.c + wk.c0) * plane_out, plane_out, wk.nc, a.h_out, a.w_out, dy_r0,
+    load_rows<1>(dy + (static_cast<int64_t>(it.n) * a.c + wk.c0) * plane_out, plane_out, wk.nc, a.h_out, a.w_out, dy_r0,
               dy_c0, t.dy_h, t.dy_w, t.dy_w, t.dy_h * t.dy_w, s_dy);
     if (partial != nullptr)
-      load_rows(x + (static_cast<int64_t>(it.n) * a.c + wk.c0) * plane_in, plane_in, wk.nc, a.h, a.w,
-                it.oy0 * S - grp.pad_top, it.ox0 * S - grp.pad_left, t.x_h, t.x_w, t.x_w, t.x_h * t.x_w, s_x);
+      load_rows<1>(x + (static_cast<int64_t>(it.n) * a.c + wk.c0) * plane_in, plane_in, wk.nc, a.h, a.w,
+                   it.oy0 * S - grp.pad_top, it.ox0 * S - grp.pad_left, t.x_h, t.x_w, t.x_w, t.x_h * t.x_w, s_x);
     __syncthreads();
 
     if (dx != nullptr) {

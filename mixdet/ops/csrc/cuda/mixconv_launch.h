@@ -28,6 +28,7 @@ constexpr int kThreads = 256;                       // threads per CTA of every 
 constexpr int kStrip = 4;                           // forward outputs per thread along W
 constexpr int kTargetOutputs = 1024;                // outputs per (image, tile) the tiling aims for
 constexpr int kMaxTileW = 64;                       // tiles are at most this wide (then balanced)
+constexpr int kSmemVec = 4;                         // forward tile rows and windows: 16-byte aligned (4 floats)
 constexpr int64_t kSmemLimit = 48 * 1024;           // no opt-in to larger dynamic shared memory
 constexpr int64_t kWorkspaceBudget = 32ll << 20;    // bytes of fp32 partial weight gradients per call
 constexpr int64_t kBackwardCtas = 16384;            // backward grids larger than this merge items per CTA
@@ -92,14 +93,22 @@ inline std::string unsupported(const MixPlan& plan) {
 }
 
 inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
-MIXDET_HOST_DEVICE inline int round_up(int v, int m) { return (v + m - 1) / m * m; }
+MIXDET_HOST_DEVICE constexpr int round_up(int v, int m) { return (v + m - 1) / m * m; }
 
-// Shared-memory layout (in elements of the accumulation type) of one channel of a k x k, stride-s item.
+// Taps kw of a k-wide kernel row at stride s that read column phase p (kw % s == p).
+MIXDET_HOST_DEVICE constexpr int phase_taps(int k, int s, int p) { return p < k ? (k - 1 - p) / s + 1 : 0; }
+
+// Shared-memory layout (in elements of the accumulation type) of one channel of a forward k x k,
+// stride-s item: in_h input rows, each stored as s column phases (phase p: columns p, p + s, ...) of
+// `pitch` elements. A thread's window of a phase is then contiguous and 16-byte aligned: it is read
+// with vector loads that consecutive threads take from consecutive 16-byte words (no bank conflicts).
 struct ForwardTile {
-  int in_h, pitch;  // input rows; row pitch = columns of the padded strip window
+  int in_h, pitch, channel;  // rows, phase-row pitch (a multiple of kSmemVec), elements per channel
   MIXDET_HOST_DEVICE ForwardTile(int tile_h, int tile_w, int k, int s)
-      : in_h((tile_h - 1) * s + k), pitch((round_up(tile_w, kStrip) - 1) * s + k) {}
-  int64_t per_channel(int k) const { return int64_t(k) * k + int64_t(in_h) * pitch; }
+      : in_h((tile_h - 1) * s + k),
+        pitch(round_up(round_up(tile_w, kStrip) - kStrip + round_up(kStrip - 1 + phase_taps(k, s, 0), kSmemVec),
+                       kSmemVec)),
+        channel(in_h * s * pitch) {}
 };
 
 struct BackwardTile {
@@ -113,13 +122,12 @@ struct BackwardTile {
 // Scratch of the backward's cross-warp dW reduction: per thread slot, k values (threads / 32 warps).
 inline int64_t backward_scratch(int k) { return int64_t(kThreads / 32) * k; }
 
-inline int64_t per_channel_elems(bool backward, int tile_h, int tile_w, int k, int s) {
-  return backward ? BackwardTile(tile_h, tile_w, k, s).per_channel(k) : ForwardTile(tile_h, tile_w, k, s).per_channel(k);
-}
-
-// Dynamic shared memory of a CTA of cb channels, for the largest kernel of the call.
+// Dynamic shared memory of a CTA of cb channels, for the largest kernel of the call. Forward: the weights
+// (rounded up to kSmemVec elements), then the input tiles; backward: weights, dy tiles, x tiles, scratch.
 inline int64_t smem_bytes_of(bool backward, int cb, int tile_h, int tile_w, int k_max, int s, int64_t elem) {
-  return elem * (cb * per_channel_elems(backward, tile_h, tile_w, k_max, s) + (backward ? backward_scratch(k_max) : 0));
+  if (!backward)
+    return elem * (round_up(cb * k_max * k_max, kSmemVec) + int64_t(cb) * ForwardTile(tile_h, tile_w, k_max, s).channel);
+  return elem * (cb * BackwardTile(tile_h, tile_w, k_max, s).per_channel(k_max) + backward_scratch(k_max));
 }
 
 // Tiles, channels per CTA and the item ranges of the groups. Tile widths are balanced: a w_out-wide
@@ -149,11 +157,9 @@ inline LaunchArgs make_launch(const MixPlan& plan, bool backward, int64_t elem, 
     throw std::invalid_argument("mixconv2d (CUDA): a tile row does not fit in shared memory");
   a.tiles_y = static_cast<int>(ceil_div(a.h_out, tile_h_max));
   a.tile_h = static_cast<int>(ceil_div(a.h_out, a.tiles_y));
-  const int64_t fit = (kSmemLimit / elem - (backward ? backward_scratch(k_max) : 0)) /
-                      per_channel_elems(backward, a.tile_h, a.tile_w, k_max, s);
-  int64_t cb = std::min<int64_t>({std::max(1, kTargetOutputs / (a.tile_h * a.tile_w)), fit, c_max});
-  if (backward) cb = std::min<int64_t>(cb, kThreads / k_max);  // one thread or more per (channel, kernel row)
-  a.cb = static_cast<int>(cb);
+  a.cb = std::min(std::max(1, kTargetOutputs / (a.tile_h * a.tile_w)), c_max);
+  if (backward) a.cb = std::min(a.cb, kThreads / k_max);  // one thread or more per (channel, kernel row)
+  while (a.cb > 1 && smem_bytes_of(backward, a.cb, a.tile_h, a.tile_w, k_max, s, elem) > kSmemLimit) --a.cb;
   a.items = plan.n * a.tiles_y * a.tiles_x;
   a.chunks = a.items;
   if (backward) {  // one partial dW row per chunk: within the workspace budget, and about kBackwardCtas CTAs

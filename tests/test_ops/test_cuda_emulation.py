@@ -8,7 +8,10 @@ reversed, shuffled), so a missing barrier shows up as a wrong or NaN result.
 import itertools
 import math
 import mmap
+import os
 import random
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -239,3 +242,25 @@ def test_ctas_of_a_huge_launch(emulated, stride):
                                            torch.float32)
         for (image, c0, nc), mine in written.items():  # nothing else in these planes was written
             assert out[image, c0:c0 + nc][~mine].isnan().all()
+
+
+def test_undefined_behaviour_sanitizer():
+    """The huge launch and a sample of the cases (float32) with the kernels built under GCC's UBSan: no signed
+    overflow, misaligned or out-of-bounds access. A report aborts the child process; its output is shown."""
+    script = f'''
+import sys, torch
+sys.path.insert(0, {os.path.dirname(os.path.abspath(__file__))!r})
+import test_cuda_emulation as t
+from cuda_emulation import harness
+torch.set_num_threads(1)
+ops = harness.build(float_only=True, ubsan=True)
+for stride in (1, 2):
+    t.test_ctas_of_a_huge_launch(ops, stride)
+cases = t.kernel_sweep()[::2] + t.random_groups(20, 13) + t.tiled_cases()
+problems = [p for i, case in enumerate(cases) for p in harness.mismatches(ops, case, torch.float32, i % 3)]
+assert not problems, problems[:5]
+print('clean')
+'''
+    child = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True, timeout=900)
+    assert child.returncode == 0 and 'clean' in child.stdout, child.stderr[-3000:]
+    assert 'runtime error' not in child.stderr, child.stderr[-3000:]

@@ -57,16 +57,17 @@ def _object(cxx: str, flags: list[str], source: str, inputs: list[str]) -> tuple
     return obj, job
 
 
-def build(csrc: str = CSRC, float_only: bool = False) -> 'Emulated':
+def build(csrc: str = CSRC, float_only: bool = False, ubsan: bool = False) -> 'Emulated':
     """Compile (or reuse) the emulated kernels of ``csrc``; raises CalledProcessError with g++'s output.
 
-    float_only (mutated kernels): float32 only, -O1, about 4 s instead of 12 s.
+    float_only (mutated kernels): float32 only, -O1, about 4 s instead of 12 s. ubsan: with GCC's undefined
+    behaviour sanitizer (signed overflow, misaligned or out-of-bounds accesses abort the process).
     """
     from torch.utils.cpp_extension import include_paths
     cxx = os.environ.get('CXX', 'c++')
     os.makedirs(CACHE, exist_ok=True)
     flags = ['-O1' if float_only else '-O2', '-std=c++20', '-fPIC', '-fvisibility=hidden', '-fno-strict-aliasing',
-             '-Wno-unknown-pragmas']
+             '-Wno-unknown-pragmas'] + (['-fsanitize=undefined', '-fno-sanitize-recover=all'] if ubsan else [])
     emulation = _object(cxx, flags, SOURCES[1], SOURCES[1:] + [os.path.join(HERE, 'cuda_emulation.h')])
     flags += ['-DMIXDET_EMU_FLOAT_ONLY'] if float_only else [f'-I{p}' for p in include_paths()]
     flags += [f'-I{HERE}', f'-I{os.path.join(csrc, "cuda")}']
@@ -80,7 +81,8 @@ def build(csrc: str = CSRC, float_only: bool = False) -> 'Emulated':
     objs = [capi[0], emulation[0]]
     lib = os.path.join(CACHE, 'libmixdet_emu-' + '-'.join(os.path.basename(o).split('-')[-1][:8] for o in objs) + '.so')
     if not os.path.exists(lib):
-        subprocess.run([cxx, '-shared', *objs, '-o', f'{lib}.{os.getpid()}'], check=True, capture_output=True)
+        subprocess.run([cxx, '-shared', *objs, '-o', f'{lib}.{os.getpid()}'] + (['-fsanitize=undefined'] if ubsan else []),
+                       check=True, capture_output=True)
         os.replace(f'{lib}.{os.getpid()}', lib)
     return Emulated(lib)
 

@@ -81,8 +81,8 @@ def build(csrc: str = CSRC, float_only: bool = False, ubsan: bool = False) -> 'E
     objs = [capi[0], emulation[0]]
     lib = os.path.join(CACHE, 'libmixdet_emu-' + '-'.join(os.path.basename(o).split('-')[-1][:8] for o in objs) + '.so')
     if not os.path.exists(lib):
-        subprocess.run([cxx, '-shared', *objs, '-o', f'{lib}.{os.getpid()}'] + (['-fsanitize=undefined'] if ubsan else []),
-                       check=True, capture_output=True)
+        link = ['-fsanitize=undefined'] if ubsan else []
+        subprocess.run([cxx, '-shared', *objs, '-o', f'{lib}.{os.getpid()}', *link], check=True, capture_output=True)
         os.replace(f'{lib}.{os.getpid()}', lib)
     return Emulated(lib)
 

@@ -254,9 +254,8 @@ import test_cuda_emulation as t
 from cuda_emulation import harness
 torch.set_num_threads(1)
 ops = harness.build(float_only=True, ubsan=True)
-for stride in (1, 2):
-    t.test_ctas_of_a_huge_launch(ops, stride)
-cases = t.kernel_sweep()[::2] + t.random_groups(20, 13) + t.tiled_cases()
+t.test_ctas_of_a_huge_launch(ops, 2)
+cases = t.kernel_sweep()[::3] + t.random_groups(12, 13) + t.tiled_cases()
 problems = [p for i, case in enumerate(cases) for p in harness.mismatches(ops, case, torch.float32, i % 3)]
 assert not problems, problems[:5]
 print('clean')

@@ -122,6 +122,22 @@ def test_tiles_and_tiny_planes(emulated, dtype):
     check_all(emulated, tiled_cases(), dtype)
 
 
+def test_emulation_follows_cuda_rules(emulated):
+    """__shfl_down_sync: lane t of a width-w segment reads lane t + delta while that stays in its segment, else
+    keeps its own value (CUDA's rule); a barrier only part of a CTA reaches, a shuffle a lane skips and a
+    width that is no power of two are errors, not silent results."""
+    for width in (1, 2, 4, 8, 16, 32):
+        for delta in range(width + 1):
+            expected = [t + delta if t % width + delta < width else t for t in range(64)]
+            assert emulated.selftest(0, delta, width) == expected, (width, delta)
+    with pytest.raises(RuntimeError, match='divergent barrier'):
+        emulated.selftest(1)
+    with pytest.raises(RuntimeError, match='deadlocked'):
+        emulated.selftest(2)
+    with pytest.raises(RuntimeError, match='not a power of two'):
+        emulated.selftest(0, 1, 3)
+
+
 def test_one_gradient_at_a_time(emulated):
     """dX alone and dW alone take other paths through the backward kernel."""
     case = harness.Case(3, 21, 34, [3, 2, 4], [3, 7, 11], 2, 'same', seed=5)

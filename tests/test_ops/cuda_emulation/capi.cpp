@@ -150,4 +150,17 @@ MIXDET_EMU_API int mixdet_emu_backward(int dtype, const int64_t* shape, int64_t 
   });
 }
 
+// Self-tests of the emulation on a 64-thread CTA (two warps). scenario 0: out[t] = __shfl_down_sync(full, t,
+// delta, width); 1: only the first warp reaches __syncthreads; 2: lane 0 skips a shuffle the others make.
+MIXDET_EMU_API int mixdet_emu_selftest(int scenario, int delta, int width, int* out) {
+  return guarded([&] {
+    mixdet_emu::launch(1, 1, 64, 0, [&] {
+      const int t = static_cast<int>(threadIdx.x);
+      if (scenario == 0) out[t] = __shfl_down_sync(0xffffffffu, t, static_cast<unsigned>(delta), width);
+      if (scenario == 1 && t < 32) __syncthreads();
+      if (scenario == 2 && t % 32 != 0) out[t] = __shfl_down_sync(0xffffffffu, t, 1);
+    }, {});
+  });
+}
+
 }  // extern "C"

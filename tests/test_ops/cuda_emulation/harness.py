@@ -114,6 +114,12 @@ class Emulated:
         return (DTYPE_CODES[x.dtype], _int64s(x.shape), len(channels), _int64s(channels), _int64s(kernels),
                 _int64s(pads), stride)
 
+    def selftest(self, scenario: int, delta: int = 0, width: int = 32) -> list[int]:
+        """Runs a scenario of capi.cpp's mixdet_emu_selftest; returns out[64] or raises the emulation's error."""
+        out = (ctypes.c_int * 64)(*([-1] * 64))
+        self._check(self.lib.mixdet_emu_selftest(scenario, delta, width, out))
+        return list(out)
+
     def describe(self, x, channels, kernels, pads, stride) -> dict:
         """The launch plans of the call (the JSON of mixdet::cuda::describe_plans), for x's shape and dtype."""
         report = self.lib.mixdet_emu_describe(*self._geometry(x, channels, kernels, pads, stride))

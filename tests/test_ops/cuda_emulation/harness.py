@@ -16,14 +16,14 @@ import json
 import os
 import subprocess
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Optional, Sequence
 
 import torch
 import torch.nn.functional as F
 
 from mixdet.ops import mixconv2d_reference
-from mixdet.ops.mixconv_reference import same_padding, symmetric_padding
+from mixdet.ops.mixconv_reference import op_pads
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CSRC = os.path.normpath(os.path.join(HERE, '..', '..', '..', 'mixdet', 'ops', 'csrc'))
@@ -163,17 +163,13 @@ class Case:
     stride: int = 1
     padding: object = 'symmetric'
     seed: int = 0
-    blocks: Sequence[int] = field(default_factory=list)
     budget: int = 0
 
     def pads(self) -> list[int]:
         """(pad_top, pad_left) per group, as mixconv2d passes them to the op."""
         if not isinstance(self.padding, str):
             return [p for pair in self.padding for p in pair]
-        if self.padding == 'same':
-            return [p for k in self.kernels
-                    for p in (same_padding(self.h, k, self.stride, 1)[0], same_padding(self.w, k, self.stride, 1)[0])]
-        return [symmetric_padding(k, 1) for k in self.kernels for _ in range(2)]
+        return op_pads(self.kernels, self.stride, self.padding, 1, self.h, self.w)
 
     def tensors(self, dtype: torch.dtype):
         """Random x, weights, grad_y (float64 values exactly representable in dtype)."""
@@ -215,10 +211,10 @@ def run(ops: Emulated, case: Case, dtype: torch.dtype, schedule: int = 0, need_d
     xd, wd, gd = x.to(dtype), torch.cat([w.reshape(-1) for w in weights]).to(dtype), grad.to(dtype)
     args = (list(case.channels), list(case.kernels), case.pads(), case.stride)
     y = torch.full(grad.shape, float('nan'), dtype=dtype)
-    ops.forward(xd, wd, *args, y, schedule, case.blocks)
+    ops.forward(xd, wd, *args, y, schedule)
     dx = torch.full(x.shape, float('nan'), dtype=dtype) if need_dx else None
     dw = torch.full(wd.shape, float('nan'), dtype=dtype) if need_dw else None
-    workspace = ops.backward(gd, xd, wd, *args, dx, dw, schedule, case.blocks, case.budget)
+    workspace = ops.backward(gd, xd, wd, *args, dx, dw, schedule, budget=case.budget)
     return y, dx, dw, workspace
 
 

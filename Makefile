@@ -10,7 +10,8 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.mixdet-installed
 DEPS := requirements/build.txt requirements/runtime.txt requirements/tests.txt setup.cfg setup.py Makefile \
-	$(wildcard mixdet/ops/csrc/*.cpp mixdet/ops/csrc/*.h mixdet/ops/csrc/*/*.cpp mixdet/ops/csrc/*/*.cu)
+	$(wildcard mixdet/ops/csrc/*.cpp mixdet/ops/csrc/*.h mixdet/ops/csrc/*/*.cpp mixdet/ops/csrc/*/*.cu \
+		mixdet/ops/csrc/*/*.cuh mixdet/ops/csrc/*/*.h)
 
 .PHONY: install demo test clean-venv cuda-check gpu-check gpu-wheels
 

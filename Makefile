@@ -56,15 +56,16 @@ clean-venv:
 
 # Compile-check of the CUDA kernels without a GPU (docs/mixconv-op.md): a side venv outside the repo
 # with the CUDA build of torch 2.14.1 (local wheel), CUDA_HOME = the toolkit that the nvcc on the PATH
-# runs, TORCH_CUDA_ARCH_LIST=9.0 (H100). Builds mixdet.ops._C there and loads it (no GPU needed).
-CUDA_VENV ?= /work/cuda-venv
+# runs, TORCH_CUDA_ARCH_LIST=$(CUDA_ARCH) (9.0: H100/H200). Builds mixdet.ops._C there and loads it (no GPU).
+CUDA_VENV ?= $(HOME)/.cache/mixdet-cuda-venv
+CUDA_ARCH ?= 9.0
 cuda-check:
 	test -x $(CUDA_VENV)/bin/python || $(PYTHON) -m venv $(CUDA_VENV)
 	$(CUDA_VENV)/bin/pip install --quiet torch==2.14.1 ninja numpy "setuptools<81"
 	nvcc_path=$$(command -v nvcc) && \
 	cuda_home=$$(sed -n 's|^exec \(/.*\)/bin/nvcc .*|\1|p' "$$nvcc_path") && \
 	cuda_home=$${cuda_home:-$$(dirname "$$(dirname "$$(readlink -f "$$nvcc_path")")")} && \
-	CUDA_HOME=$$cuda_home TORCH_CUDA_ARCH_LIST=9.0 MIXDET_WITH_CUDA=1 MAX_JOBS=2 $(CUDA_VENV)/bin/python setup.py \
+	CUDA_HOME=$$cuda_home TORCH_CUDA_ARCH_LIST=$(CUDA_ARCH) MIXDET_WITH_CUDA=1 MAX_JOBS=2 $(CUDA_VENV)/bin/python setup.py \
 		build_ext --build-lib $(CUDA_VENV)/mixdet-build/lib --build-temp $(CUDA_VENV)/mixdet-build/tmp
 	$(CUDA_VENV)/bin/python -c "import glob, torch; \
 		torch.ops.load_library(glob.glob('$(CUDA_VENV)/mixdet-build/lib/mixdet/ops/_C*.so')[0]); \

@@ -9,7 +9,7 @@ from mixdet.registry import MODELS
 
 ALL_TAPS = (0, 1, 2, 3, 4, 'stage5_expansion', 5, 6)
 STRIDES = {0: 2, 1: 4, 2: 8, 3: 16, 4: 16, 'stage5_expansion': 16, 5: 32, 6: 32}
-# mixnet-spec.md section 10 and the per-block tables of section 3.
+# docs/mixnet-architecture.md, sections 2 and 5.
 CHANNELS = {
     's': (16, 24, 40, 80, 120, 720, 200, 1536),
     'm': (24, 32, 40, 80, 120, 720, 200, 1536),

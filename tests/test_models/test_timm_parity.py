@@ -90,7 +90,7 @@ def test_converted_keys_load_strictly_and_classifier_is_dropped():
 
 
 def test_param_counts_match_the_spec():
-    # mixnet-spec.md section 8: timm classifier parameter counts minus the 1536 x 1000 FC.
+    # docs/mixnet-architecture.md section 4: timm classifier parameter counts minus the 1536 x 1000 FC.
     for arch, total in (('s', 4_134_606), ('m', 5_014_382), ('l', 7_329_252)):
         model = MixNet(arch=arch, out_indices=(6, ))
         assert sum(p.numel() for p in model.parameters()) == total - 1536 * 1000 - 1000

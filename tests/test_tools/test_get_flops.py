@@ -1,4 +1,4 @@
-"""tools/analysis_tools/get_flops.py against the timm numbers in mixnet-spec.md (section 8)."""
+"""tools/analysis_tools/get_flops.py against the timm numbers in docs/mixnet-architecture.md (section 4)."""
 import re
 import subprocess
 import sys

@@ -18,7 +18,7 @@ import pytest
 from conftest import FAST, REPO, RUN_DIR, SHAPES_CONFIG
 from mixdet.engine.safe_checkpoint import load_checkpoint_file
 
-ITERS = 12
+ITERS = 6
 KILLS = 20
 SETTINGS = [*FAST, f'train_cfg.max_iters={ITERS}', f'train_cfg.val_interval={ITERS}',
             'default_hooks.checkpoint.interval=1', 'default_hooks.checkpoint.max_keep_ckpts=1',
@@ -64,7 +64,7 @@ def kill_once(shapes_root, work_dir, rng: random.Random, aim_at_save: bool, sig:
                     break
                 time.sleep(0.001)
         else:
-            time.sleep(rng.uniform(6, 12))
+            time.sleep(rng.uniform(2, 10))
             landed = 'at a random moment'
         if proc.poll() is None:
             proc.send_signal(sig)

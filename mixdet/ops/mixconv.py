@@ -10,6 +10,9 @@ Choose with ``impl=`` or the environment variable ``MIXDET_MIXCONV_IMPL``:
   depthwise convs beat the fused forward on such small planes (docs/benchmarks.md);
 * 'fused': the fused op, or a RuntimeError saying why it cannot run;
 * 'reference': always the reference.
+
+While ``torch.onnx.export`` traces a model, every call runs :mod:`mixdet.ops.mixconv_onnx` (standard
+ONNX operators) instead.
 """
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ from typing import Optional, Sequence
 import torch
 
 from ._loader import LOAD_ERROR, has_kernel
+from .mixconv_onnx import mixconv2d_onnx
 from .mixconv_reference import check_mixconv_args, same_padding, split_conv_cat, symmetric_padding
 
 IMPLS = ('auto', 'fused', 'reference')
@@ -104,6 +108,8 @@ def mixconv2d(input: torch.Tensor, weights: Sequence[torch.Tensor], bias: Option
     in the memory format of the input. ``impl``: 'auto' | 'fused' | 'reference' (module docstring).
     """
     kernels = check_mixconv_args(input, weights, bias, stride, padding, dilation)  # once, for every path
+    if torch.onnx.is_in_onnx_export():  # standard ONNX operators only, whatever impl says
+        return mixconv2d_onnx(input, weights, bias, stride, padding, dilation)
     requested = _requested(impl)
     if requested == 'reference':
         return split_conv_cat(input, weights, bias, stride, padding, dilation)

@@ -1,0 +1,80 @@
+"""Time the two ONNX forms of MixConv ('split', 'padded') in ONNX Runtime on a detector config.
+
+    python tools/deployment/benchmark_mixconv_forms.py CONFIG [CONFIG ...] [--shape 320] [--threads 2]
+                                                       [--runs 50] [--cfg-options k=v ...]
+
+Exports each config's detector end to end (freshly initialised weights: the timing of the network does
+not depend on their values) in both forms and prints the median and mean ms of one batch-1 image in
+ONNX Runtime (CPU provider), after 5 warm-up runs.
+"""
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import torch
+from mmengine.config import Config, DictAction
+from mmengine.registry import init_default_scope
+
+from mixdet.deploy import export_onnx
+from mixdet.deploy.input_size import test_input_size
+from mixdet.deploy.onnx_graph import op_types
+from mixdet.engine.config_setup import apply_cfg_options
+from mixdet.ops.mixconv_onnx import ONNX_FORMS
+
+WARMUP = 5
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='ONNX Runtime latency of the two MixConv export forms')
+    parser.add_argument('configs', nargs='+', help='detector config files')
+    parser.add_argument('--shape', type=int, help="square input size (default: each config's test size)")
+    parser.add_argument('--threads', type=int, default=torch.get_num_threads(), help='ONNX Runtime threads')
+    parser.add_argument('--runs', type=int, default=50, help='timed runs per form')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config settings, key=value')
+    return parser.parse_args()
+
+
+def time_session(path: str, size: tuple[int, int], threads: int, runs: int) -> list[float]:
+    """Seconds of each of ``runs`` ``InferenceSession.run`` calls on one random image."""
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    session = ort.InferenceSession(path, options, providers=['CPUExecutionProvider'])
+    image = np.random.default_rng(0).uniform(0, 255, (1, 3, *size)).astype(np.float32)
+    for _ in range(WARMUP):
+        session.run(None, {'input': image})
+    seconds = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        session.run(None, {'input': image})
+        seconds.append(time.perf_counter() - start)
+    return seconds
+
+
+def main():
+    args = parse_args()
+    init_default_scope('mmdet')
+    from mmdet.registry import MODELS
+    print(f'ONNX Runtime {ort.__version__}, CPU provider, {args.threads} threads, batch 1, {args.runs} runs')
+    with tempfile.TemporaryDirectory() as tmp:
+        for config in args.configs:
+            cfg = Config.fromfile(config)
+            apply_cfg_options(cfg, args.cfg_options)
+            size = (args.shape, args.shape) if args.shape else test_input_size(cfg)
+            torch.manual_seed(0)
+            model = MODELS.build(cfg.model)
+            model.init_weights()
+            for form in ONNX_FORMS:
+                path = str(Path(tmp) / f'{form}.onnx')
+                convs = op_types(export_onnx(model, path, size, mixconv_form=form))['Conv']
+                seconds = time_session(path, size, args.threads, args.runs)
+                median, mean = 1000 * statistics.median(seconds), 1000 * statistics.mean(seconds)
+                print(f'{Path(config).stem} {size[0]}x{size[1]} {form:7} {convs:4d} Conv nodes: '
+                      f'median {median:7.2f} ms, mean {mean:7.2f} ms')
+
+
+if __name__ == '__main__':
+    main()

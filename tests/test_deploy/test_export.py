@@ -3,8 +3,8 @@ import onnx
 import pytest
 import torch
 
-from conftest import (COCO_CONFIGS, SHAPES_CONFIG, assert_same_detections, build_detector, images, onnx_predictions,
-                      pytorch_predictions)
+from deploy_helpers import (COCO_CONFIGS, SHAPES_CONFIG, assert_same_detections, build_detector, images,
+                            onnx_predictions, pytorch_predictions)
 from mixdet.deploy import End2EndDetector, ExportError, custom_domain_nodes, export_onnx
 from mixdet.deploy.onnx_graph import op_types
 from mixdet.layers import GroupedConv2d, MixedConv2d

@@ -45,11 +45,11 @@ def _trace_to_onnx(module: nn.Module, example: torch.Tensor, path: str, opset: i
 
 
 def export_onnx(detector: nn.Module, path: str, input_size: tuple[int, int], opset: int = DEFAULT_OPSET,
-                dynamic_batch: bool = False, mixconv_form: str = 'split',
+                dynamic_batch: bool = False, mixconv_form: str = 'padded',
                 metadata: Optional[dict[str, str]] = None) -> onnx.ModelProto:
     """Write ``detector`` (eval mode) as ONNX: input [N, 3, H, W] BGR 0-255 -> dets [N, K, 5], labels [N, K].
 
-    ``input_size`` is (H, W); N is 1, or dynamic with ``dynamic_batch``. ``mixconv_form``: 'split' | 'padded'
+    ``input_size`` is (H, W); N is 1, or dynamic with ``dynamic_batch``. ``mixconv_form``: 'padded' | 'split'
     (:mod:`mixdet.ops.mixconv_onnx`). ``metadata`` goes to the model's metadata_props. Raises
     :class:`ExportError` (one sentence) for a model or setting it cannot export; returns the written model.
     """

@@ -45,13 +45,13 @@ def test_end2end_module_equals_predict_eagerly():
         assert torch.equal(labels[image, found], expected_labels)
 
 
-def test_dynamic_batch_padded_mixconv_and_opset_11(tmp_path):
+def test_dynamic_batch_split_mixconv_and_opset_11(tmp_path):
     model = build_detector(SHAPES_CONFIG)
     path = tmp_path / 'model.onnx'
-    onnx_model = export_onnx(model, str(path), (192, 192), opset=11, dynamic_batch=True, mixconv_form='padded',
+    onnx_model = export_onnx(model, str(path), (192, 192), opset=11, dynamic_batch=True, mixconv_form='split',
                              metadata={'mixdet.checkpoint': 'ckpt.pth'})
-    grouped_1x1 = sum(isinstance(m, GroupedConv2d) for m in model.modules())  # their Splits stay
-    assert onnx_model.opset_import[0].version == 11 and op_types(onnx_model)['Split'] == grouped_1x1
+    splits = sum(isinstance(m, (GroupedConv2d, MixedConv2d)) for m in model.modules())
+    assert onnx_model.opset_import[0].version == 11 and op_types(onnx_model)['Split'] == splits
     assert {p.key: p.value for p in onnx.load(path).metadata_props} == {'mixdet.checkpoint': 'ckpt.pth'}
     batch = images(192, count=3)
     for got, expected in zip(onnx_predictions(path, batch), pytorch_predictions(model, batch)):

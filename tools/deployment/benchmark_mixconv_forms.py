@@ -5,7 +5,7 @@
 
 Exports each config's detector end to end (freshly initialised weights: the timing of the network does
 not depend on their values) in both forms and prints the median and mean ms of one batch-1 image in
-ONNX Runtime (CPU provider), after 5 warm-up runs.
+ONNX Runtime (CPU provider), after 5 warm-up runs, the two forms' runs interleaved.
 """
 import argparse
 import statistics
@@ -38,19 +38,21 @@ def parse_args():
     return parser.parse_args()
 
 
-def time_session(path: str, size: tuple[int, int], threads: int, runs: int) -> list[float]:
-    """Seconds of each of ``runs`` ``InferenceSession.run`` calls on one random image."""
+def time_sessions(paths: dict[str, str], size: tuple[int, int], threads: int, runs: int) -> dict[str, list[float]]:
+    """Seconds of ``runs`` ``InferenceSession.run`` calls per model on one random image, the models interleaved
+    run by run (so that a busy machine slows them alike)."""
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
-    session = ort.InferenceSession(path, options, providers=['CPUExecutionProvider'])
+    sessions = {name: ort.InferenceSession(path, options, providers=['CPUExecutionProvider'])
+                for name, path in paths.items()}
     image = np.random.default_rng(0).uniform(0, 255, (1, 3, *size)).astype(np.float32)
-    for _ in range(WARMUP):
-        session.run(None, {'input': image})
-    seconds = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        session.run(None, {'input': image})
-        seconds.append(time.perf_counter() - start)
+    seconds = {name: [] for name in paths}
+    for run in range(WARMUP + runs):
+        for name, session in sessions.items():
+            start = time.perf_counter()
+            session.run(None, {'input': image})
+            if run >= WARMUP:
+                seconds[name].append(time.perf_counter() - start)
     return seconds
 
 
@@ -67,12 +69,13 @@ def main():
             torch.manual_seed(0)
             model = MODELS.build(cfg.model)
             model.init_weights()
+            paths, convs = {}, {}
             for form in ONNX_FORMS:
-                path = str(Path(tmp) / f'{form}.onnx')
-                convs = op_types(export_onnx(model, path, size, mixconv_form=form))['Conv']
-                seconds = time_session(path, size, args.threads, args.runs)
+                paths[form] = str(Path(tmp) / f'{form}.onnx')
+                convs[form] = op_types(export_onnx(model, paths[form], size, mixconv_form=form))['Conv']
+            for form, seconds in time_sessions(paths, size, args.threads, args.runs).items():
                 median, mean = 1000 * statistics.median(seconds), 1000 * statistics.mean(seconds)
-                print(f'{Path(config).stem} {size[0]}x{size[1]} {form:7} {convs:4d} Conv nodes: '
+                print(f'{Path(config).stem} {size[0]}x{size[1]} {form:7} {convs[form]:4d} Conv nodes: '
                       f'median {median:7.2f} ms, mean {mean:7.2f} ms')
 
 

@@ -6,11 +6,13 @@
 Runs every test image (batch 1) through ONNX Runtime and through the PyTorch model of CONFIG with the
 checkpoint the model was exported from (recorded in the .onnx, or --checkpoint), evaluates both with the
 config's test evaluator (pycocotools' 12 numbers, as tools/test.py prints them) and prints bbox mAP and
-latency per image side by side. Latency: the mean wall time of one image's ``InferenceSession.run`` /
-``model.test_step`` (preprocessing, network, decoding, NMS; not image loading), after 3 warm-up runs.
+latency per image side by side. Latency: median and mean wall time of one image's prediction (ONNX
+Runtime's ``InferenceSession.run``, PyTorch's ``model.test_step``: preprocessing, network, decoding, NMS;
+not image loading), after 3 warm-up runs; ONNX Runtime's pass over the test set runs first, then PyTorch's.
 """
 import argparse
 import os.path as osp
+import statistics
 import time
 
 import numpy as np
@@ -65,11 +67,21 @@ def ort_sample(sample: DetDataSample, dets: np.ndarray, labels: np.ndarray) -> D
     return result
 
 
-def timed(function, *args):
-    """(result, seconds) of one call."""
-    start = time.perf_counter()
-    result = function(*args)
-    return result, time.perf_counter() - start
+def evaluate(predict, loader, evaluator: Evaluator) -> tuple[dict, list[float]]:
+    """Run ``predict`` (batch -> DetDataSamples) on every test batch after WARMUP runs on the first one.
+
+    Returns the evaluator's metrics and the seconds of each call.
+    """
+    first = next(iter(loader))
+    for _ in range(WARMUP):
+        predict(first)
+    seconds = []
+    for data in loader:
+        start = time.perf_counter()
+        samples = predict(data)
+        seconds.append(time.perf_counter() - start)
+        evaluator.process(samples, data)
+    return evaluator.evaluate(len(loader.dataset)), seconds
 
 
 def main():
@@ -82,51 +94,38 @@ def main():
     options.intra_op_num_threads = args.threads
     session = ort.InferenceSession(args.model, options, providers=['CPUExecutionProvider'])
     height, width = session.get_inputs()[0].shape[2:]
-
     from mmdet.registry import MODELS
     model = MODELS.build(cfg.model)
     with mmengine_checkpoint_globals():
         load_checkpoint_strictly(model, exported_checkpoint(args.model, args.checkpoint))
     model.eval()
-
     cfg.test_dataloader.batch_size = 1
     loader = Runner.build_dataloader(cfg.test_dataloader)
-    evaluators = {'ONNX Runtime': Evaluator(cfg.test_evaluator), 'PyTorch': Evaluator(cfg.test_evaluator)}
-    for evaluator in evaluators.values():
-        evaluator.dataset_meta = loader.dataset.metainfo
-    seconds = {name: 0.0 for name in evaluators}
 
     def run_onnx(data):
-        image = data['inputs'][0]
+        sample, image = data['data_samples'][0], data['inputs'][0]
         if tuple(image.shape[1:]) != (height, width):
             raise SystemExit(f'{args.model} takes {height}x{width} images but the test pipeline gives '
                              f'{image.shape[1]}x{image.shape[2]}: export at this size (--shape)')
-        return session.run(None, {'input': image[None].numpy().astype(np.float32)})
+        dets, labels = session.run(None, {'input': image[None].numpy().astype(np.float32)})
+        return [ort_sample(sample, dets[0], labels[0])]
 
     def run_torch(data):
         with torch.no_grad():
             return model.test_step(data)
 
-    first = next(iter(loader))
-    for _ in range(WARMUP):
-        run_onnx(first), run_torch(first)
-    for data in loader:
-        (dets, labels), elapsed = timed(run_onnx, data)
-        seconds['ONNX Runtime'] += elapsed
-        evaluators['ONNX Runtime'].process([ort_sample(data['data_samples'][0], dets[0], labels[0])], data)
-        samples, elapsed = timed(run_torch, data)
-        seconds['PyTorch'] += elapsed
-        evaluators['PyTorch'].process(samples, data)
-
-    num_images = len(loader.dataset)
-    maps = {}
-    for name, evaluator in evaluators.items():
-        print(f'{name}: {num_images} images')
-        maps[name] = evaluator.evaluate(num_images)['coco/bbox_mAP']
-    print(f'{num_images} images at {height}x{width}, batch 1, {args.threads} threads:')
-    print(f'{"":14}{"bbox mAP":>10}{"ms / image":>12}')
-    for name in evaluators:
-        print(f'{name:14}{maps[name]:>10.3f}{1000 * seconds[name] / num_images:>12.1f}')
+    results = {}
+    for name, predict in (('ONNX Runtime', run_onnx), ('PyTorch', run_torch)):  # one after the other
+        print(f'{name} on {len(loader.dataset)} test images:')
+        evaluator = Evaluator(cfg.test_evaluator)
+        evaluator.dataset_meta = loader.dataset.metainfo
+        results[name] = evaluate(predict, loader, evaluator)
+    print(f'{len(loader.dataset)} images at {height}x{width}, batch 1, {args.threads} threads '
+          f'(onnxruntime {ort.__version__}, torch {torch.__version__}):')
+    print(f'{"":14}{"bbox mAP":>10}{"median ms":>11}{"mean ms":>9}')
+    for name, (metrics, seconds) in results.items():
+        print(f'{name:14}{metrics["coco/bbox_mAP"]:>10.3f}{1000 * statistics.median(seconds):>11.1f}'
+              f'{1000 * statistics.mean(seconds):>9.1f}')
 
 
 if __name__ == '__main__':

@@ -18,21 +18,32 @@ SHAPES_CONFIG = 'configs/shapes/ssdlite_mixnet-s_1xb8-1000i_shapes.py'
 
 
 def build_detector(config, seed=0, **options):
-    """The config's detector in eval mode with random weights whose scores spread (not the near-uniform init)."""
+    """The config's detector in eval mode with random weights whose predictions depend on the image.
+
+    Freshly initialised, a deep network's signal fades layer by layer and every image gets nearly the same
+    detections; here BatchNorm statistics are measured on generated images (so every layer passes a
+    normalised signal on), BN affine parameters are random and the head's convolutions give logits of
+    standard deviation about 2, so the top-100 scores spread.
+    """
     cfg = Config.fromfile(REPO / config)
     cfg.merge_from_dict(options)
     init_default_scope('mmdet')
     torch.manual_seed(seed)
     model = MODELS.build(cfg.model)
-    for module in model.modules():
-        if isinstance(module, torch.nn.BatchNorm2d):
-            module.running_mean.normal_(0, 0.1)
-            module.running_var.uniform_(0.5, 1.5)
-            module.weight.data.uniform_(0.5, 1.5)
-            module.bias.data.normal_(0, 0.1)
-    for conv in model.bbox_head.modules():  # top-100 scores spread over 0.4-1 instead of all near 1 / 81
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    for norm in norms:
+        norm.reset_running_stats()
+        norm.momentum = None  # cumulative average over the calibration batch
+        norm.weight.data.uniform_(0.5, 1.5)
+        norm.bias.data.normal_(0, 0.1)
+    for conv in model.bbox_head.modules():
         if isinstance(conv, torch.nn.Conv2d):
-            conv.weight.data.normal_(0, 0.5)
+            fan_in = conv.weight[0].numel()
+            conv.weight.data.normal_(0, 2 / fan_in ** 0.5)
+    model.train()
+    with torch.no_grad():
+        batch = model.data_preprocessor(dict(inputs=list(images(192, count=4, seed=seed + 100))), False)['inputs']
+        model.bbox_head(model.extract_feat(batch))
     return model.eval()
 
 

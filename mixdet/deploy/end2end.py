@@ -27,8 +27,7 @@ class End2EndDetector(nn.Module):
         self.detector = detector
         head = detector.bbox_head
         self.test_cfg = head.test_cfg
-        self.num_classes, self.cls_out_channels = head.num_classes, head.cls_out_channels
-        self.use_sigmoid = head.use_sigmoid_cls
+        self.num_classes = head.num_classes
 
     def preprocess(self, input: torch.Tensor) -> torch.Tensor:
         """What ``DetDataPreprocessor`` does to a batch at the test size: channel order, then normalization."""
@@ -43,13 +42,13 @@ class End2EndDetector(nn.Module):
                          ) -> tuple[torch.Tensor, ...]:
         """mmdet's ``filter_scores_and_topk`` for one level of a batch, with a fixed number of candidates.
 
-        cls_score [B, A * (C + 1), H, W] (softmax) or [B, A * C, H, W] (sigmoid), bbox_pred [B, A * 4, H, W],
-        priors [H * W * A, 4] -> scores, labels, valid [B, k] and deltas, priors [B, k, 4], where k =
+        cls_score [B, A * (C + 1), H, W] (softmax, background last), bbox_pred [B, A * 4, H, W], priors
+        [H * W * A, 4] -> scores, labels, valid [B, k] and deltas, priors [B, k, 4], where k =
         min(nms_pre, H * W * A * C): the k best (anchor, class) pairs, valid where the score is above score_thr.
         """
         batch = cls_score.shape[0]
-        logits = cls_score.permute(0, 2, 3, 1).reshape(batch, -1, self.cls_out_channels)
-        scores = logits.sigmoid() if self.use_sigmoid else logits.softmax(-1)[..., :-1]
+        logits = cls_score.permute(0, 2, 3, 1).reshape(batch, -1, self.num_classes + 1)
+        scores = logits.softmax(-1)[..., :-1]
         flat = scores.reshape(batch, -1)
         scores, index = flat.topk(min(self.test_cfg.nms_pre, flat.shape[1]), dim=1)
         anchors = torch.div(index, self.num_classes, rounding_mode='floor')

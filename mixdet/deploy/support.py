@@ -19,7 +19,7 @@ def check_exportable(detector: nn.Module, input_size: tuple[int, int]) -> None:
     """Raise :class:`ExportError` unless ``detector`` at ``input_size`` (H, W) exports as standard ONNX.
 
     Exportable: a single-stage detector with mmdet's ``DetDataPreprocessor`` (no batch augments, sizes
-    divisible by ``pad_size_divisor``), an SSD head (``SSDHead`` or a subclass) with
+    divisible by ``pad_size_divisor``), an SSD head (``SSDHead`` or a subclass, softmax scores) with
     ``DeltaXYWHBBoxCoder`` (no center clamp) and a ``test_cfg`` of ``nms_pre > 0``, ``max_per_img > 0``,
     ``min_bbox_size <= 0`` and plain ``nms``.
     """
@@ -27,9 +27,9 @@ def check_exportable(detector: nn.Module, input_size: tuple[int, int]) -> None:
         raise ExportError(f'cannot export {type(detector).__name__}: the ONNX exporter supports single-stage '
                           'detectors with an SSD head')
     preprocessor, head = detector.data_preprocessor, detector.bbox_head
-    if not isinstance(head, SSDHead):
+    if not isinstance(head, SSDHead) or head.use_sigmoid_cls:
         raise ExportError(f'cannot export bbox_head {type(head).__name__}: the ONNX exporter supports SSD heads '
-                          '(mmdet SSDHead and its subclasses)')
+                          '(mmdet SSDHead and its subclasses, softmax classifier)')
     if type(head.bbox_coder) is not DeltaXYWHBBoxCoder or head.bbox_coder.add_ctr_clamp:
         raise ExportError(f'cannot export bbox_coder {type(head.bbox_coder).__name__}: the ONNX exporter decodes '
                           'with DeltaXYWHBBoxCoder without add_ctr_clamp')

@@ -15,15 +15,17 @@ REPO = Path(__file__).resolve().parents[2]
 COCO_CONFIGS = {arch: f'configs/ssdlite_mixnet/ssdlite_{arch}_8xb24-600e_coco.py'
                 for arch in ('mixnet-s', 'mixnet-m', 'mixnet-l', 'mobilenetv2')}
 SHAPES_CONFIG = 'configs/shapes/ssdlite_mixnet-s_1xb8-1000i_shapes.py'
+VAR_FLOOR, HEAD_GAIN = 0.1, 2.0  # running variance floor: no channel amplifies fp32 noise
 
 
 def build_detector(config, seed=0, **options):
     """The config's detector in eval mode with random weights whose predictions depend on the image.
 
     Freshly initialised, a deep network's signal fades layer by layer and every image gets nearly the same
-    detections; here BatchNorm statistics are measured on generated images (so every layer passes a
-    normalised signal on), BN affine parameters are random and the head's convolutions give logits of
-    standard deviation about 2, so the top-100 scores spread.
+    detections. Here BatchNorm statistics are measured on generated images (every layer passes a normalised
+    signal on) with running variances of at least VAR_FLOOR (a near-constant channel divided by a tiny
+    variance would turn fp32 rounding into 1e-3 logit differences), BN affine parameters are random and the
+    head's convolutions give logits of standard deviation about HEAD_GAIN: unsaturated, spread scores.
     """
     cfg = Config.fromfile(REPO / config)
     cfg.merge_from_dict(options)
@@ -39,11 +41,13 @@ def build_detector(config, seed=0, **options):
     for conv in model.bbox_head.modules():
         if isinstance(conv, torch.nn.Conv2d):
             fan_in = conv.weight[0].numel()
-            conv.weight.data.normal_(0, 2 / fan_in ** 0.5)
+            conv.weight.data.normal_(0, HEAD_GAIN / fan_in ** 0.5)
     model.train()
     with torch.no_grad():
         batch = model.data_preprocessor(dict(inputs=list(images(192, count=4, seed=seed + 100))), False)['inputs']
         model.bbox_head(model.extract_feat(batch))
+    for norm in norms:
+        norm.running_var.clamp_(min=VAR_FLOOR)
     return model.eval()
 
 

@@ -41,7 +41,8 @@ def _trace_to_onnx(module: nn.Module, example: torch.Tensor, path: str, opset: i
             torch.onnx.export(module, (example,), path, dynamo=False, input_names=INPUT_NAMES,
                               output_names=OUTPUT_NAMES, opset_version=opset, dynamic_axes=axes)
         except torch.onnx.errors.UnsupportedOperatorError as error:
-            raise ExportError(f'cannot export the model: {error.args[0].rstrip(". ")}') from error
+            first_sentence = str(error).split('. ')[0].rstrip('.')  # torch adds where to ask for support
+            raise ExportError(f'cannot export the model: {first_sentence}') from error
 
 
 def export_onnx(detector: nn.Module, path: str, input_size: tuple[int, int], opset: int = DEFAULT_OPSET,

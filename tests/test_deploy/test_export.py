@@ -89,9 +89,10 @@ def test_an_operator_without_onnx_form_is_refused(tmp_path):
     name, mixconv = next((n, m) for n, m in model.backbone.named_modules() if isinstance(m, MixedConv2d))
     parent, _, attribute = name.rpartition('.')
     setattr(model.backbone.get_submodule(parent), attribute, CompiledMixConv(mixconv))
-    with pytest.raises(ExportError, match=r'^cannot export the model: .*mixdet::mixconv2d') as error:
+    with pytest.raises(ExportError) as error:
         export_onnx(model, str(tmp_path / 'm.onnx'), (192, 192))
-    assert '\n' not in str(error.value)
+    assert str(error.value) == ('cannot export the model: ONNX export failed on an operator with unrecognized '
+                                'namespace mixdet::mixconv2d')
 
 
 def test_bad_opset_is_refused(tmp_path):

@@ -49,7 +49,9 @@ def exported_checkpoint(model_path: str, checkpoint: str | None) -> str:
     if checkpoint is None:
         metadata = {p.key: p.value for p in onnx.load(model_path, load_external_data=False).metadata_props}
         checkpoint = metadata.get('mixdet.checkpoint')
-    if checkpoint is None or not osp.isfile(checkpoint):
+    if checkpoint is None:
+        raise SystemExit(f'{model_path} records no PyTorch checkpoint: pass --checkpoint')
+    if not osp.isfile(checkpoint):
         raise SystemExit(f'the PyTorch checkpoint {checkpoint} is not a file: pass --checkpoint')
     return checkpoint
 

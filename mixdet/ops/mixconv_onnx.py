@@ -3,7 +3,7 @@
 Two forms give the same result (``ONNX_FORMS``), chosen with :func:`onnx_mixconv_form`:
 
 * 'padded' (default): one depthwise Conv whose kernels are zero-padded (centred) to the largest kernel
-  size: more multiply-adds, but no Split/Concat copies; 10-35 % faster end to end in ONNX Runtime (CPU);
+  size: more multiply-adds, but no Split/Concat copies; 1.10-1.21x faster end to end in ONNX Runtime (CPU);
 * 'split': Split -> one depthwise Conv per kernel size -> Concat, the reference computation. The padded
   form falls back to it where TF 'same' padding is clamped at 0 for a small kernel (the zero ring would
   shift that group).

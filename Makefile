@@ -47,6 +47,9 @@ demo: $(STAMP) $(DEMO_DATA)
 	$(PY) tools/analysis_tools/show_detections.py $(DEMO_CONFIG) "$$(cat $(DEMO_DIR)/last_checkpoint)" \
 		--out $(DEMO_DIR)/detections.png
 	$(PY) tools/analysis_tools/plot_logs.py $(DEMO_DIR) --out $(DEMO_DIR)/curves.png
+	$(PY) tools/deployment/export_onnx.py $(DEMO_CONFIG) "$$(cat $(DEMO_DIR)/last_checkpoint)" \
+		--out $(DEMO_DIR)/ssdlite_mixnet-s.onnx
+	$(PY) tools/deployment/test_onnx.py $(DEMO_CONFIG) $(DEMO_DIR)/ssdlite_mixnet-s.onnx
 
 test: $(STAMP)
 	$(PY) -m pytest tests

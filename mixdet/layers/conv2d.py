@@ -10,10 +10,10 @@ from __future__ import annotations
 from typing import Sequence
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from mixdet.ops import mixconv2d, same_padding, split_channels
+from mixdet.ops.explicit_pad import explicit_pad
 from mixdet.ops.mixconv_reference import PADDING_MODES, symmetric_padding
 
 
@@ -81,8 +81,7 @@ class PaddedConv2d(nn.Conv2d):
             k, s = self.kernel_size[0], self.stride[0]
             top, bottom = same_padding(x.shape[-2], k, s, 1)
             left, right = same_padding(x.shape[-1], k, s, 1)
-            if top or bottom or left or right:
-                x = F.pad(x, (left, right, top, bottom))
+            x = explicit_pad(x, left, right, top, bottom)  # F.pad; constant pads in an ONNX export
         return super().forward(x)
 
 

@@ -10,6 +10,9 @@ Choose with ``impl=`` or the environment variable ``MIXDET_MIXCONV_IMPL``:
   measured on two 2-core CPUs, docs/benchmarks.md); the fused op's gain is in the backward pass;
 * 'fused': the fused op, or a RuntimeError saying why it cannot run;
 * 'reference': always the reference.
+
+While ``torch.onnx.export`` traces a model, every call runs :mod:`mixdet.ops.mixconv_onnx` (standard
+ONNX operators) instead.
 """
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ import torch
 
 from ._loader import LOAD_ERROR, has_kernel
 from .autocast import autocast_arguments
+from .mixconv_onnx import mixconv2d_onnx
 from .mixconv_reference import check_mixconv_args, op_pads, split_conv_cat
 
 IMPLS = ('auto', 'fused', 'reference')
@@ -98,6 +102,8 @@ def mixconv2d(input: torch.Tensor, weights: Sequence[torch.Tensor], bias: Option
     """
     input, weights, bias = autocast_arguments(input, weights, bias)
     kernels = check_mixconv_args(input, weights, bias, stride, padding, dilation)  # once, for every path
+    if torch.onnx.is_in_onnx_export():  # standard ONNX operators only, whatever impl says
+        return mixconv2d_onnx(input, weights, bias, stride, padding, dilation)
     requested = _requested(impl)
     if requested == 'reference':
         return split_conv_cat(input, weights, bias, stride, padding, dilation)

@@ -1,0 +1,11 @@
+"""End-to-end ONNX deployment of SSD detectors (docs/deployment.md).
+
+``export_onnx`` writes one ONNX model of standard operators (preprocessing, network, box decoding, NMS as
+ONNX ``NonMaxSuppression``) with mmdeploy's end2end input/outputs; ``End2EndDetector`` is the exported module.
+"""
+from .end2end import End2EndDetector
+from .export import export_onnx
+from .onnx_graph import custom_domain_nodes
+from .support import ExportError, check_exportable
+
+__all__ = ['End2EndDetector', 'ExportError', 'check_exportable', 'custom_domain_nodes', 'export_onnx']

@@ -1,0 +1,85 @@
+"""Export a trained SSD detector to one ONNX model: normalization, network, box decoding and NMS.
+
+    python tools/deployment/export_onnx.py CONFIG CHECKPOINT --out model.onnx [--shape 320 | --shape H W]
+        [--opset 17] [--dynamic-batch] [--mixconv padded|split] [--cfg-options k=v ...]
+
+Input ``input`` float32 [N, 3, H, W] (BGR pixels 0-255 at the config's test size, N = 1 unless
+--dynamic-batch); outputs ``dets`` float32 [N, K, 5] (x1, y1, x2, y2, score in input pixels) and ``labels``
+int64 [N, K] (-1 past the detections), K = test_cfg.max_per_img: mmdeploy's end2end names and layout.
+Standard ONNX operators only; a model it cannot export is refused with one sentence.
+"""
+import argparse
+import os.path as osp
+import pickle
+
+from mmengine.config import Config, DictAction
+from mmengine.registry import init_default_scope
+
+from mixdet.deploy import ExportError, export_onnx
+from mixdet.deploy.export import DEFAULT_OPSET
+from mixdet.deploy.input_size import test_input_size
+from mixdet.deploy.onnx_graph import op_types
+from mixdet.engine.checkpoint_fit import load_checkpoint_strictly
+from mixdet.engine.checkpoint_globals import explain_refused_checkpoint, mmengine_checkpoint_globals
+from mixdet.engine.config_setup import apply_cfg_options
+from mixdet.ops.mixconv_onnx import ONNX_FORMS
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='Export a detector end to end to ONNX')
+    parser.add_argument('config', help='config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--out', required=True, help='the .onnx file to write')
+    parser.add_argument('--shape', type=int, nargs='+', help="input size H or H W (default: the config's test size)")
+    parser.add_argument('--opset', type=int, default=DEFAULT_OPSET, help=f'ONNX opset (default {DEFAULT_OPSET})')
+    parser.add_argument('--dynamic-batch', action='store_true', help='make the batch dimension dynamic')
+    parser.add_argument('--mixconv', choices=ONNX_FORMS, default='padded',
+                        help='MixConv as one zero-padded Conv (padded, default: faster in ONNX Runtime) or '
+                             'Split + one Conv per kernel size + Concat (split)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config settings, key=value')
+    return parser.parse_args()
+
+
+def input_size(cfg: Config, shape: list[int] | None) -> tuple[int, int]:
+    """(H, W) from --shape, else the config's test size; SystemExit when neither gives one."""
+    if shape is None:
+        size = test_input_size(cfg)
+        if size is None:
+            raise SystemExit("the config's test pipeline has no fixed-size Resize (keep_ratio=False): give --shape")
+        return size
+    if len(shape) not in (1, 2) or min(shape) < 1:
+        raise SystemExit(f'--shape takes a positive H or H W, got {shape}')
+    return (shape[0], shape[0]) if len(shape) == 1 else tuple(shape)
+
+
+def main():
+    args = parse_args()
+    if not osp.isfile(args.checkpoint):
+        raise SystemExit(f'checkpoint not found: {args.checkpoint}')
+    cfg = Config.fromfile(args.config)
+    apply_cfg_options(cfg, args.cfg_options)
+    size = input_size(cfg, args.shape)
+    init_default_scope(cfg.get('default_scope', 'mmdet'))
+    from mmdet.registry import MODELS
+    model = MODELS.build(cfg.model)
+    with mmengine_checkpoint_globals():
+        try:
+            load_checkpoint_strictly(model, args.checkpoint)
+        except pickle.UnpicklingError as error:
+            raise SystemExit(explain_refused_checkpoint(args.checkpoint, error)) from error
+        except ValueError as error:  # the checkpoint does not fit this config's model
+            raise SystemExit(str(error)) from error
+    try:
+        onnx_model = export_onnx(model, args.out, size, args.opset, args.dynamic_batch, args.mixconv,
+                                 metadata={'mixdet.config': osp.abspath(args.config),
+                                           'mixdet.checkpoint': osp.abspath(args.checkpoint)})
+    except ExportError as error:
+        raise SystemExit(str(error)) from error
+    nodes = op_types(onnx_model)
+    counts = ', '.join(f'{op} {n}' for op, n in sorted(nodes.items()))
+    print(f'{args.out}: input [{"N" if args.dynamic_batch else 1}, 3, {size[0]}, {size[1]}], '
+          f'opset {args.opset}, {sum(nodes.values())} nodes ({counts})')
+
+
+if __name__ == '__main__':
+    main()

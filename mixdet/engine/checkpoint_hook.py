@@ -85,5 +85,7 @@ class AtomicCheckpointHook(CheckpointHook):
 
     def _save_best_checkpoint(self, runner, metrics) -> None:
         """mmengine's best-checkpoint logic, with the previous best removed only after the new one is written."""
+        if not self.save_best:  # as mmengine: also reached by a validation-only run, which never set a backend
+            return
         with self._removals_after_save():
             super()._save_best_checkpoint(runner, metrics)

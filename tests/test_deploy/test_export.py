@@ -79,8 +79,7 @@ class CompiledMixConv(torch.nn.Module):
 
     def forward(self, x):
         kernels = list(self.mixconv.kernel_sizes)
-        return torch.ops.mixdet.mixconv2d(x, torch.cat([conv.weight.reshape(-1) for conv in self.mixconv]),
-                                          [conv.weight.shape[0] for conv in self.mixconv], kernels,
+        return torch.ops.mixdet.mixconv2d(x, [conv.weight for conv in self.mixconv],
                                           [k // 2 for k in kernels for _ in range(2)], self.mixconv.stride, 1)
 
 

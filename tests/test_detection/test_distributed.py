@@ -1,6 +1,5 @@
-"""A real 2-process DDP run (torchrun, gloo on CPU) through tools/dist_train.sh."""
+"""Real 2-process DDP runs (torchrun --standalone, gloo on CPU) through tools/dist_train.sh."""
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,20 +12,15 @@ from conftest import FAST, REPO, RUN_DIR, SHAPES_CONFIG
 HERE = Path(__file__).resolve().parent
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
 def test_two_process_ddp_training_keeps_ranks_identical(shapes_root, tmp_path):
     config = tmp_path / 'ddp_probe.py'
     config.write_text(f"_base_ = '{SHAPES_CONFIG}'\n"
                       "custom_imports = dict(imports=['mixdet', 'rank_weights_hook'], allow_failed_imports=False)\n"
                       "custom_hooks = [dict(type='RankWeightsDumpHook')]\n")
-    env = dict(os.environ, PORT=str(free_port()), OMP_NUM_THREADS='1',
+    env = dict(os.environ, OMP_NUM_THREADS='1',
                PATH=f'{Path(sys.executable).parent}:{os.environ["PATH"]}',
                PYTHONPATH=os.pathsep.join([str(HERE), os.environ.get('PYTHONPATH', '')]))
+    env.pop('PORT', None)  # one machine: torchrun --standalone picks a free port
     result = subprocess.run(['bash', str(REPO / 'tools/dist_train.sh'), str(config), '2',
                              '--work-dir', str(tmp_path / 'work'),
                              '--cfg-options', f'data_root={shapes_root}/', *FAST, 'train_cfg.max_iters=4',
@@ -50,9 +44,10 @@ def test_a_hung_rank_ends_the_job_after_the_collective_timeout(shapes_root, tmp_
     config.write_text(f"_base_ = '{SHAPES_CONFIG}'\n"
                       "custom_imports = dict(imports=['mixdet', 'stop_rank_hook'], allow_failed_imports=False)\n"
                       "custom_hooks = [dict(type='StopRankHook')]\n")
-    env = dict(os.environ, PORT=str(free_port()), OMP_NUM_THREADS='1',
+    env = dict(os.environ, OMP_NUM_THREADS='1',
                PATH=f'{Path(sys.executable).parent}:{os.environ["PATH"]}',
                PYTHONPATH=os.pathsep.join([str(HERE), os.environ.get('PYTHONPATH', '')]))
+    env.pop('PORT', None)  # one machine: torchrun --standalone picks a free port
     begin = time.time()
     result = subprocess.run(['bash', str(REPO / 'tools/dist_train.sh'), str(config), '2',
                              '--work-dir', str(tmp_path / 'work'),

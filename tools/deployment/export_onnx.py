@@ -10,7 +10,6 @@ Standard ONNX operators only; a model it cannot export is refused with one sente
 """
 import argparse
 import os.path as osp
-import pickle
 
 from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
@@ -20,8 +19,8 @@ from mixdet.deploy.export import DEFAULT_OPSET
 from mixdet.deploy.input_size import test_input_size
 from mixdet.deploy.onnx_graph import op_types
 from mixdet.engine.checkpoint_fit import load_checkpoint_strictly
-from mixdet.engine.checkpoint_globals import explain_refused_checkpoint, mmengine_checkpoint_globals
 from mixdet.engine.config_setup import apply_cfg_options
+from mixdet.engine.safe_checkpoint import CheckpointError
 from mixdet.ops.mixconv_onnx import ONNX_FORMS
 
 
@@ -62,13 +61,10 @@ def main():
     init_default_scope(cfg.get('default_scope', 'mmdet'))
     from mmdet.registry import MODELS
     model = MODELS.build(cfg.model)
-    with mmengine_checkpoint_globals():
-        try:
-            load_checkpoint_strictly(model, args.checkpoint)
-        except pickle.UnpicklingError as error:
-            raise SystemExit(explain_refused_checkpoint(args.checkpoint, error)) from error
-        except ValueError as error:  # the checkpoint does not fit this config's model
-            raise SystemExit(str(error)) from error
+    try:
+        load_checkpoint_strictly(model, args.checkpoint)
+    except CheckpointError as error:  # unreadable, unsafe, or not this config's model: one line naming it
+        raise SystemExit(str(error)) from error
     try:
         onnx_model = export_onnx(model, args.out, size, args.opset, args.dynamic_batch, args.mixconv,
                                  metadata={'mixdet.config': osp.abspath(args.config),

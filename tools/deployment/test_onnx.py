@@ -27,8 +27,8 @@ from mmengine.runner import Runner
 from mmengine.structures import InstanceData
 
 from mixdet.engine.checkpoint_fit import load_checkpoint_strictly
-from mixdet.engine.checkpoint_globals import mmengine_checkpoint_globals
 from mixdet.engine.config_setup import apply_cfg_options
+from mixdet.engine.safe_checkpoint import CheckpointError
 
 WARMUP = 3
 
@@ -98,8 +98,10 @@ def main():
     height, width = session.get_inputs()[0].shape[2:]
     from mmdet.registry import MODELS
     model = MODELS.build(cfg.model)
-    with mmengine_checkpoint_globals():
+    try:
         load_checkpoint_strictly(model, exported_checkpoint(args.model, args.checkpoint))
+    except CheckpointError as error:
+        raise SystemExit(str(error)) from error
     model.eval()
     cfg.test_dataloader.batch_size = 1
     loader = Runner.build_dataloader(cfg.test_dataloader)

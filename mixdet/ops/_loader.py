@@ -2,7 +2,7 @@
 
 The library (``mixdet.ops._C``, built by ``pip install -e .``) defines ``torch.ops.mixdet.mixconv2d`` and
 ``torch.ops.mixdet._mixconv2d_backward`` (schema in ``csrc/mixconv.cpp``) with CPU and, when built with
-CUDA, CUDA kernels. ``MIXDET_JIT_BUILD=1`` compiles the sources on first import instead, for installs
+CUDA, CUDA kernels; autocast kernels come from :mod:`mixdet.ops.autocast`. ``MIXDET_JIT_BUILD=1`` compiles the sources on first import instead, for installs
 made without building the extension. ``LOAD_ERROR`` is None when the ops are available, else the reason.
 """
 from __future__ import annotations
@@ -12,6 +12,8 @@ import os
 from typing import Optional
 
 import torch
+
+from .autocast import register_autocast_kernels
 
 _CSRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'csrc')
 
@@ -26,6 +28,17 @@ def _jit_build() -> None:
          is_python_module=False, verbose=True)
 
 
+MIN_TORCH = '2.4'  # torch.library.register_fake / register_autograd, torch.get_autocast_dtype
+
+
+def _check_torch() -> None:
+    """ImportError in one sentence when torch is older than the ops' registration API."""
+    version = tuple(int(part) for part in torch.__version__.split('+')[0].split('.')[:2])
+    if version < tuple(int(part) for part in MIN_TORCH.split('.')):
+        raise ImportError(f'mixdet.ops needs torch>={MIN_TORCH} (torch.library.register_fake and autocast by device '
+                          f'type), but torch {torch.__version__} is installed')
+
+
 def _load() -> Optional[str]:
     try:
         from . import _C  # noqa: F401  (loading the library registers the ops)
@@ -37,6 +50,7 @@ def _load() -> Optional[str]:
     return None
 
 
+_check_torch()
 LOAD_ERROR = _load()
 
 
@@ -87,3 +101,5 @@ if LOAD_ERROR is None:
     torch.library.register_fake('mixdet::_mixconv2d_backward')(_fake_backward)
     torch.library.register_autograd('mixdet::mixconv2d', _backward, setup_context=_setup_context)
     torch.library.register_autograd('mixdet::_mixconv2d_backward', _no_double_backward)
+    _AUTOCAST_LIBRARY = torch.library.Library('mixdet', 'IMPL')  # kept alive: it owns the registrations
+    register_autocast_kernels(_AUTOCAST_LIBRARY, 'mixconv2d', torch.ops.mixdet.mixconv2d.default)

@@ -5,9 +5,9 @@ docs/mixconv-op.md) and 'reference' (split -> conv -> cat, :mod:`mixdet.ops.mixc
 Choose with ``impl=`` or the environment variable ``MIXDET_MIXCONV_IMPL``:
 
 * 'auto' (default): the fused op where it is built and supports the call, else the reference with a
-  one-time warning that says why. One measured exception on CPU: float32 calls that need no gradient
-  and have an output narrower than ``CPU_REFERENCE_BELOW_WIDTH`` run split/conv/cat, whose oneDNN
-  depthwise convs beat the fused forward on such small planes (docs/benchmarks.md);
+  one-time warning that says why. One exception on CPU: float32 calls that need no gradient run
+  split/conv/cat, because PyTorch's oneDNN depthwise convs match or beat the fused forward there (0.85-1.01x
+  measured on two 2-core CPUs, docs/benchmarks.md); the fused op's gain is in the backward pass;
 * 'fused': the fused op, or a RuntimeError saying why it cannot run;
 * 'reference': always the reference.
 """
@@ -20,13 +20,13 @@ from typing import Optional, Sequence
 import torch
 
 from ._loader import LOAD_ERROR, has_kernel
+from .autocast import autocast_arguments
 from .mixconv_reference import check_mixconv_args, same_padding, split_conv_cat, symmetric_padding
 
 IMPLS = ('auto', 'fused', 'reference')
 IMPL_ENV = 'MIXDET_MIXCONV_IMPL'
 CUDA_KERNEL_SIZES = (1, 3, 5, 7, 9, 11)
 CUDA_MAX_GROUPS = 8
-CPU_REFERENCE_BELOW_WIDTH = 20
 _warned: set[str] = set()
 
 
@@ -69,11 +69,10 @@ def backend(device: str | torch.device = 'cpu', impl: Optional[str] = None) -> s
     return 'reference'
 
 
-def _cpu_inference_prefers_reference(input: torch.Tensor, weights: Sequence[torch.Tensor], stride: int) -> bool:
-    """The measured CPU rule of 'auto': float32, no gradient needed, output width < CPU_REFERENCE_BELOW_WIDTH."""
+def _cpu_inference_prefers_reference(input: torch.Tensor, weights: Sequence[torch.Tensor]) -> bool:
+    """The CPU rule of 'auto': float32 calls that need no gradient run split/conv/cat (module docstring)."""
     needs_grad = torch.is_grad_enabled() and (input.requires_grad or any(w.requires_grad for w in weights))
-    return input.device.type == 'cpu' and input.dtype == torch.float32 and not needs_grad \
-        and (input.shape[-1] - 1) // stride + 1 < CPU_REFERENCE_BELOW_WIDTH
+    return input.device.type == 'cpu' and input.dtype == torch.float32 and not needs_grad
 
 
 def _fused(input: torch.Tensor, weights: Sequence[torch.Tensor], bias: Optional[torch.Tensor], stride: int,
@@ -102,14 +101,16 @@ def mixconv2d(input: torch.Tensor, weights: Sequence[torch.Tensor], bias: Option
 
     Shapes: input [N, C, H, W], weights [C_i, 1, k_i, k_i] with sum(C_i) = C, output [N, C, H_out, W_out]
     in the memory format of the input. ``impl``: 'auto' | 'fused' | 'reference' (module docstring).
+    Inside ``torch.autocast`` it follows convolution's rule (:mod:`mixdet.ops.autocast`).
     """
+    input, weights, bias = autocast_arguments(input, weights, bias)
     kernels = check_mixconv_args(input, weights, bias, stride, padding, dilation)  # once, for every path
     requested = _requested(impl)
     if requested == 'reference':
         return split_conv_cat(input, weights, bias, stride, padding, dilation)
     reason = _fused_unsupported(input.device.type, kernels, stride, dilation)
     if reason is None:
-        if requested == 'auto' and _cpu_inference_prefers_reference(input, weights, stride):
+        if requested == 'auto' and _cpu_inference_prefers_reference(input, weights):
             return split_conv_cat(input, weights, bias, stride, padding, dilation)
         return _fused(input, weights, bias, stride, padding, dilation, kernels)
     if requested == 'fused':

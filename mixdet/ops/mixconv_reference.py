@@ -14,6 +14,8 @@ from typing import Optional, Sequence
 import torch
 import torch.nn.functional as F
 
+from .autocast import autocast_arguments
+
 PADDING_MODES = ('symmetric', 'same')
 
 
@@ -118,8 +120,10 @@ def mixconv2d_reference(input: torch.Tensor, weights: Sequence[torch.Tensor], bi
             (TensorFlow SAME, extra pad bottom/right at stride 2, timm ``tf_mixnet_*``).
 
     Returns:
-        [N, C, H_out, W_out] in the memory format of ``input``.
+        [N, C, H_out, W_out] in the memory format of ``input``; inside ``torch.autocast`` in the autocast
+        dtype, as a convolution (:mod:`mixdet.ops.autocast`).
     """
+    input, weights, bias = autocast_arguments(input, weights, bias)
     check_mixconv_args(input, weights, bias, stride, padding, dilation)
     return split_conv_cat(input, weights, bias, stride, padding, dilation)
 

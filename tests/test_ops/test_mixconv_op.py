@@ -284,14 +284,16 @@ def test_cuda_limits_fall_back_or_raise():
         torch.testing.assert_close(mixconv2d(x, weights), mixconv2d_reference(x, weights))
 
 
-def test_cpu_auto_rule_runs_reference_for_small_fp32_inference(monkeypatch):
+def test_cpu_auto_rule_runs_reference_for_fp32_inference(monkeypatch):
     calls = []
     from mixdet.ops.mixconv_reference import split_conv_cat
     monkeypatch.setattr('mixdet.ops.mixconv.split_conv_cat', lambda *a: calls.append(a) or split_conv_cat(*a))
     x, weights = make_case(12, [3, 5], 14, dtype=torch.float32)
-    mixconv2d(x, weights)  # float32, no grad, output width 14 < 20: split/conv/cat
-    assert len(calls) == 1
+    mixconv2d(x, weights)  # float32, no grad: split/conv/cat
+    mixconv2d(make_case(12, [3, 5], 40, dtype=torch.float32)[0], weights)  # wide too
+    assert len(calls) == 2
     mixconv2d(x.requires_grad_(), weights)  # needs a gradient: fused
-    mixconv2d(make_case(12, [3, 5], 40, dtype=torch.float32)[0], weights)  # wide: fused
+    with torch.no_grad():
+        mixconv2d(x.detach().bfloat16(), [w.bfloat16() for w in weights])  # bfloat16: fused
     mixconv2d(x.detach().double(), [w.double() for w in weights])  # float64: fused
-    assert len(calls) == 1
+    assert len(calls) == 2

@@ -11,6 +11,7 @@ from mixdet.models.backbones.depthwise_swap import find_depthwise, swap_depthwis
 from mixdet.models.backbones.kernel_embed import embed_depthwise_state
 from mixdet.ops import split_channels
 from mixdet.registry import MODELS
+from mixdet.utils.complexity import count_macs, count_params
 
 # mmdet's MobileNetV2: (expand ratio, channels, blocks, stride) per layer; one depthwise 3x3 per block.
 MOBILENETV2 = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2),
@@ -65,6 +66,19 @@ def test_every_depthwise_conv_of_mobilenetv2_is_replaced():
     assert model.replaced['layer2.0.depthwise_conv.conv'] == 3
 
 
+def test_mixconv_adds_only_the_larger_kernels_params_and_macs():
+    """What tools/analysis/get_flops.py reports for the configs: extra = sum over the depthwise layers of
+    (sum_i C_i k_i^2 - 9 C) weights, each used once per output pixel."""
+    size, extra_params, extra_macs = 320 // 2, 0, 0  # MobileNetV2's stem conv has stride 2
+    for channels, stride in mobilenetv2_depthwise():
+        size = -(-size // stride)
+        extra = sum(c * k * k for c, k in zip(split_channels(channels, 3), (3, 5, 7))) - 9 * channels
+        extra_params, extra_macs = extra_params + extra, extra_macs + extra * size * size
+    plain, model = MODELS.build(MBV2), wrap(kernel_sizes=(3, 5, 7))
+    assert count_params(model) - count_params(plain) == extra_params == 133_168
+    assert count_macs(model, 320, 320) - count_macs(plain, 320, 320) == extra_macs == 86_732_800
+
+
 # mmdet's EfficientNet-B0 (TF 'same' padding through Conv2dAdaptivePadding): (kernel, blocks) per stage,
 # one depthwise conv per block.
 EFFICIENTNET_B0 = [(3, 1), (3, 2), (5, 2), (3, 3), (5, 3), (5, 4), (3, 1)]
@@ -84,7 +98,7 @@ def test_centre_embedded_pretrained_weights_reproduce_efficientnet(tmp_path):
     model = wrap(dict(EFFNET, init_cfg=pretrained(tmp_path, plain)), kernel_sizes=(5, 7))
     model.init_weights()
     model.double().eval()
-    x = torch.randn(1, 3, 71, 66, dtype=torch.float64)
+    x = torch.randn(1, 3, 41, 38, dtype=torch.float64)
     with torch.no_grad():
         for a, b in zip(model(x), plain(x)):
             torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
@@ -111,7 +125,7 @@ def test_kernel_3_reproduces_mobilenetv2_bit_for_bit_in_float64(tmp_path, monkey
     model = wrap(dict(MBV2, init_cfg=pretrained(tmp_path, plain)), kernel_sizes=(3, ))
     model.init_weights()
     model.double().eval()
-    x = torch.randn(2, 3, 67, 61, dtype=torch.float64)
+    x = torch.randn(1, 3, 41, 37, dtype=torch.float64)
     with torch.no_grad():
         expected = plain(x)
         monkeypatch.setenv('MIXDET_MIXCONV_IMPL', 'reference')  # the very F.conv2d call of the plain layer
@@ -136,7 +150,7 @@ def test_centre_embedded_pretrained_weights_reproduce_mobilenetv2(tmp_path, monk
     assert torch.equal(group[0].weight[..., 1:-1, 1:-1] if kernel_sizes[0] == 5 else group[0].weight,
                        original[:group[0].weight.shape[0]])
     assert group[-1].weight[..., 0, :].abs().sum() == 0  # the ring outside the 3x3 centre starts at zero
-    x = torch.randn(2, 3, 64, 64, dtype=torch.float64)
+    x = torch.randn(1, 3, 41, 37, dtype=torch.float64)
     with torch.no_grad():
         for a, b in zip(model(x), plain(x)):
             torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)

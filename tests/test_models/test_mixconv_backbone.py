@@ -160,7 +160,8 @@ def test_prefix_of_a_detector_checkpoint_and_init_cfg_lists(tmp_path):
     plain = randomized(MODELS.build(MBV2))
     path = tmp_path / 'detector.pth'
     torch.save(dict(state_dict={f'backbone.{k}': v for k, v in plain.state_dict().items()}), path)
-    init_cfg = [dict(type='Constant', layer='Conv2d', val=1),
+    init_cfg = [dict(type='Pretrained', checkpoint=str(tmp_path / 'missing.pth')),  # the last Pretrained wins
+                dict(type='Constant', layer='Conv2d', val=1),
                 dict(type='Pretrained', checkpoint=str(path), prefix='backbone.')]
     model = wrap(dict(MBV2, init_cfg=init_cfg))
     model.init_weights()
@@ -182,6 +183,11 @@ def test_pretrained_errors_name_layer_and_file(tmp_path):
     torch.save(state, tmp_path / 'partial.pth')
     with pytest.raises(ValueError, match=r'partial.pth has no tensor for layer3.1.depthwise_conv.conv.weight'):
         wrap(dict(MBV2, init_cfg=dict(type='Pretrained', checkpoint=str(tmp_path / 'partial.pth')))).init_weights()
+    state['layer3.1.depthwise_conv.conv.weight'] = torch.zeros(192, 1, 5, 5)
+    torch.save(state, tmp_path / 'other.pth')
+    with pytest.raises(ValueError, match=r'other.pth has shape \(192, 1, 5, 5\) for layer3.1.depthwise_conv.conv.'
+                                         r'weight, the depthwise kernel of shape \(192, 1, 3, 3\)'):
+        wrap(dict(MBV2, init_cfg=dict(type='Pretrained', checkpoint=str(tmp_path / 'other.pth')))).init_weights()
 
 
 def test_other_init_cfg_reaches_the_mixconv_groups():
@@ -223,8 +229,13 @@ def test_train_step_with_the_fused_op(monkeypatch):
 def test_train_step_under_autocast(monkeypatch):
     monkeypatch.setenv('MIXDET_MIXCONV_IMPL', 'fused')
     model = wrap().train()
+    mixconv_dtypes = []
+    for m in model.modules():
+        if isinstance(m, MixedConv2d):
+            m.register_forward_hook(lambda module, args, out: mixconv_dtypes.append(out.dtype))
     with torch.autocast('cpu', dtype=torch.bfloat16):
         outs = model(torch.randn(2, 3, 64, 64))
+    assert mixconv_dtypes == [torch.bfloat16] * 17  # MixConv runs in the autocast dtype, as convolutions do
     assert all(o.dtype == torch.bfloat16 for o in outs)
     sum(o.float().square().mean() for o in outs).backward()
     grads = [conv.weight.grad for m in model.modules() if isinstance(m, MixedConv2d) for conv in m]
@@ -254,6 +265,20 @@ def test_layers_it_cannot_keep_are_refused(conv, match):
     with pytest.raises(ValueError, match=match):
         swap_depthwise(model, (3, 5), 'all')
     assert isinstance(model.ok, nn.Conv2d) and not isinstance(model.ok, MixedConv2d)  # nothing half-swapped
+
+
+def test_replacement_keeps_mode_freezing_device_and_dtype():
+    model = Tiny().double()
+    model.bad.eval().requires_grad_(False)
+    swap_depthwise(model, (3, 5), 'all')
+    assert isinstance(model.bad, MixedConv2d) and not model.bad.training and model.ok.training
+    assert [p.requires_grad for p in model.bad.parameters()] == [False, False]
+    assert all(p.requires_grad and p.dtype == torch.float64 for p in model.ok.parameters())
+
+
+def test_mixconv_layers_are_not_swapped_again():
+    with pytest.raises(ValueError, match="layers='all' selects no depthwise conv of MixConvBackbone"):
+        wrap(dict(type='MixConvBackbone', backbone=MBV2))
 
 
 def same_padded(*kernels_and_strides):

@@ -94,7 +94,7 @@ def swap_depthwise(backbone: nn.Module, kernel_sizes: Sequence[int], layers: Lay
     """
     chosen = select_depthwise(backbone, layers)
     paddings = [padding_of(name, conv) for name, conv in chosen]
-    for (name, conv), padding in zip(chosen, paddings):
+    for name, conv in chosen:
         if conv.in_channels < len(kernel_sizes):
             raise ValueError(f'{name} has {conv.in_channels} channels, fewer than the {len(kernel_sizes)} '
                              f'kernel_sizes {tuple(kernel_sizes)}')

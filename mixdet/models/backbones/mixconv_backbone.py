@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 from functools import partial
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Union
 
 import torch
 from torch import nn
@@ -46,7 +46,7 @@ class MixConvBackbone(nn.Module):
 
     def __init__(self, backbone: dict, kernel_sizes: Sequence[int] = (3, 5, 7), layers: Layers = 'all',
                  out_indices: Optional[Sequence] = None, frozen_stages: Optional[int] = None,
-                 norm_eval: Optional[bool] = None, init_cfg: Optional[dict] = None):
+                 norm_eval: Optional[bool] = None, init_cfg: Optional[Union[dict, list]] = None):
         super().__init__()
         self.kernel_sizes = check_kernel_sizes(kernel_sizes)
         backbone = copy.deepcopy(backbone)
@@ -57,6 +57,7 @@ class MixConvBackbone(nn.Module):
         self.replaced = swap_depthwise(self.backbone, self.kernel_sizes, layers)
 
     def __getattr__(self, name: str):
+        """Parameters, buffers and submodules as nn.Module; anything else from the inner backbone."""
         try:
             return super().__getattr__(name)
         except AttributeError:
@@ -69,6 +70,7 @@ class MixConvBackbone(nn.Module):
         return self.backbone(x)
 
     def init_weights(self) -> None:
+        """The inner backbone's init_cfg; ``Pretrained``: strict load with centre-embedded depthwise kernels."""
         init_cfg = getattr(self.backbone, 'init_cfg', None)
         cfgs = init_cfg if isinstance(init_cfg, list) else [init_cfg]
         pretrained = [c for c in cfgs if isinstance(c, dict) and c.get('type') == 'Pretrained']

@@ -1,0 +1,18 @@
+"""tools/analysis/train_throughput.py times every config it is given, interleaved, and prints img/s."""
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+CONFIGS = ['configs/shapes/ssdlite_mobilenetv2_1xb8-1000i_shapes.py',
+           'configs/shapes/ssdlite_mobilenetv2-mixconv357_1xb8-1000i_shapes.py']
+
+
+def test_prints_images_per_second_of_each_config():
+    result = subprocess.run([sys.executable, 'tools/analysis/train_throughput.py', *CONFIGS, '--size', '64',
+                             '--batch', '2', '--steps', '1', '--rounds', '2', '--threads', '1'],
+                            capture_output=True, text=True, check=True, cwd=REPO)
+    assert 'input 64x64, batch 2, 1 threads, 2 rounds x 1 steps, interleaved' in result.stdout
+    for config in CONFIGS:
+        assert re.search(rf'^{re.escape(config)}: \d+\.\d\d img/s \(median step', result.stdout, re.MULTILINE)

@@ -3,16 +3,17 @@
 # that depends on the dependency files makes a second run quick.
 
 PYTHON ?= python3
-# torch 2.13.0 is the local CPU build here; elsewhere any torch>=2.1,<2.14 (e.g. `make test TORCH=torch==2.5.1`).
+# torch 2.13.0 is the local CPU build here; elsewhere any torch>=2.4,<2.14 (e.g. `make test TORCH=torch==2.5.1`).
 TORCH ?= torch==2.13.0
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.mixdet-installed
 DEPS := requirements/build.txt requirements/runtime.txt requirements/tests.txt setup.cfg setup.py Makefile \
-	$(wildcard mixdet/ops/csrc/*.cpp mixdet/ops/csrc/*.h mixdet/ops/csrc/*/*.cpp mixdet/ops/csrc/*/*.cu)
+	$(wildcard mixdet/ops/csrc/*.cpp mixdet/ops/csrc/*.h mixdet/ops/csrc/*/*.cpp mixdet/ops/csrc/*/*.cu \
+		mixdet/ops/csrc/*/*.cuh mixdet/ops/csrc/*/*.h)
 
-.PHONY: install demo test clean-venv cuda-check
+.PHONY: install demo test clean-venv cuda-check gpu-check gpu-wheels
 
 install: $(STAMP)
 
@@ -37,15 +38,15 @@ DEMO_DIR := work_dirs/demo
 DEMO_DATA := data/shapes/annotations/instances_val.json
 
 # The dataset is written once, and again whenever its generator changes.
-$(DEMO_DATA): mixdet/datasets/shapes.py tools/make_shapes_dataset.py | $(STAMP)
-	$(PY) tools/make_shapes_dataset.py data/shapes
+$(DEMO_DATA): mixdet/datasets/shapes.py tools/misc/make_shapes_dataset.py | $(STAMP)
+	$(PY) tools/misc/make_shapes_dataset.py data/shapes
 
 demo: $(STAMP) $(DEMO_DATA)
 	$(PY) tools/train.py $(DEMO_CONFIG) --work-dir $(DEMO_DIR)
 	$(PY) tools/test.py $(DEMO_CONFIG) "$$(cat $(DEMO_DIR)/last_checkpoint)" --work-dir $(DEMO_DIR)/test
-	$(PY) tools/analysis/show_detections.py $(DEMO_CONFIG) "$$(cat $(DEMO_DIR)/last_checkpoint)" \
+	$(PY) tools/analysis_tools/show_detections.py $(DEMO_CONFIG) "$$(cat $(DEMO_DIR)/last_checkpoint)" \
 		--out $(DEMO_DIR)/detections.png
-	$(PY) tools/analysis/plot_logs.py $(DEMO_DIR) --out $(DEMO_DIR)/curves.png
+	$(PY) tools/analysis_tools/plot_logs.py $(DEMO_DIR) --out $(DEMO_DIR)/curves.png
 
 test: $(STAMP)
 	$(PY) -m pytest tests
@@ -70,3 +71,14 @@ cuda-check:
 		assert torch._C._dispatch_has_kernel_for_dispatch_key('mixdet::mixconv2d', 'CUDA'); \
 		assert torch._C._dispatch_has_kernel_for_dispatch_key('mixdet::_mixconv2d_backward', 'CUDA'); \
 		print('cuda-check OK: torch', torch.__version__, 'CUDA', torch.version.cuda, '- mixdet ops have CUDA kernels')"
+
+# The GPU acceptance run (tools/misc/gpu_check.py, docs/benchmarks.md), for a GPU machine with torch, timm and nvcc but
+# no OpenMMLab stack: builds the CUDA kernels in place, runs the CUDA op tests, benchmarks, writes
+# work_dirs/gpu_check/report.md. `make gpu-wheels` (here) stores the pure-Python test wheels it installs there
+# when pytest is missing (that machine has no network).
+gpu-check:
+	$(PYTHON) tools/misc/gpu_check.py
+
+gpu-wheels:
+	$(PYTHON) -m pip download --quiet --only-binary=:all: --python-version 3.12 --dest .gpu-wheels \
+		pytest pluggy iniconfig packaging

@@ -15,6 +15,6 @@ OPS_ONLY = os.environ.get('MIXDET_OPS_ONLY', '0') == '1'
 if not OPS_ONLY:
     from .utils.dependencies import check_dependencies
     check_dependencies()
-    from . import datasets, models  # noqa: F401  (registers mixdet's modules in mmdet's registries)
+    from . import datasets, engine, models  # noqa: F401  (registers mixdet's modules in mmdet's registries)
 
 __all__ = ['__version__']

@@ -167,9 +167,9 @@ def test_bad_arguments_raise(tmp_path, kwargs, named):
 
 
 def test_command_line_tool(tmp_path):
-    result = subprocess.run([sys.executable, str(REPO / 'tools/make_shapes_dataset.py'), str(tmp_path),
+    result = subprocess.run([sys.executable, str(REPO / 'tools/misc/make_shapes_dataset.py'), str(tmp_path),
                              '--num-train', '2', '--num-val', '1', '--seed', '4', '--coco-layout'],
-                            capture_output=True, text=True, check=True, cwd=REPO)
+                            capture_output=True, text=True, check=True, cwd=REPO, timeout=300)
     assert 'train: 2 images' in result.stdout and 'val: 1 images' in result.stdout
     assert len(list((tmp_path / 'train2017').iterdir())) == 2
     assert (tmp_path / 'annotations/instances_val2017.json').is_file()

@@ -6,15 +6,12 @@
 Prints pycocotools' 12 COCO numbers; ``--out`` dumps the predictions (mmdet's DumpDetResults format).
 """
 import argparse
-import os.path as osp
-import pickle
 
 from mmdet.evaluation import DumpDetResults
-from mmengine.runner import Runner
+from mmengine.registry import RUNNERS
 
-from mixdet.engine.checkpoint_fit import load_checkpoint_strictly
-from mixdet.engine.checkpoint_globals import explain_refused_checkpoint, mmengine_checkpoint_globals
 from mixdet.engine.config_setup import add_common_arguments, load_config
+from mixdet.engine.safe_checkpoint import CheckpointError
 
 
 def parse_args():
@@ -29,8 +26,6 @@ def parse_args():
 
 def main():
     args = parse_args()
-    if not osp.isfile(args.checkpoint):
-        raise SystemExit(f'checkpoint not found: {args.checkpoint}')
     if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
         raise SystemExit(f'--out must be a .pkl or .pickle file, got {args.out}')
     cfg = load_config(args)
@@ -38,18 +33,15 @@ def main():
         visualization = cfg.default_hooks.visualization
         visualization.draw, visualization.test_out_dir = True, args.show_dir
 
-    runner = Runner.from_cfg(cfg)
+    cfg.load_from = args.checkpoint  # MixdetRunner reads it as data and loads it strictly, on every rank
+
+    runner = RUNNERS.build(cfg)
     if args.out is not None:
         runner.test_evaluator.metrics.append(DumpDetResults(out_file_path=args.out))
-    # Loaded here, strictly, instead of through cfg.load_from (mmengine's load is strict=False).
-    with mmengine_checkpoint_globals():
-        try:
-            load_checkpoint_strictly(runner.model, args.checkpoint)
-        except pickle.UnpicklingError as error:
-            raise SystemExit(explain_refused_checkpoint(args.checkpoint, error)) from error
-        except ValueError as error:  # the checkpoint does not fit this config's model
-            raise SystemExit(str(error)) from error
-    runner.test()
+    try:
+        runner.test()
+    except CheckpointError as error:  # one line naming the checkpoint
+        raise SystemExit(str(error)) from error
 
 
 if __name__ == '__main__':

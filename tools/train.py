@@ -6,12 +6,11 @@
 Multi-GPU / multi-node: tools/dist_train.sh (torchrun) or `srun ... --launcher slurm`.
 """
 import argparse
-import pickle
 
-from mmengine.runner import Runner, find_latest_checkpoint
+from mmengine.registry import RUNNERS
 
-from mixdet.engine.checkpoint_globals import explain_refused_checkpoint, mmengine_checkpoint_globals
 from mixdet.engine.config_setup import add_common_arguments, enable_amp, load_config
+from mixdet.engine.safe_checkpoint import CheckpointError
 
 
 def parse_args():
@@ -37,13 +36,11 @@ def main():
     elif args.resume is not None:
         cfg.resume, cfg.load_from = True, args.resume
 
-    runner = Runner.from_cfg(cfg)
+    runner = RUNNERS.build(cfg)  # MixdetRunner (load_config's default runner_type)
     try:
-        with mmengine_checkpoint_globals():
-            runner.train()
-    except pickle.UnpicklingError as error:
-        path = cfg.load_from or find_latest_checkpoint(cfg.work_dir)
-        raise SystemExit(explain_refused_checkpoint(path, error)) from error
+        runner.train()
+    except CheckpointError as error:  # one line naming the checkpoint
+        raise SystemExit(str(error)) from error
 
 
 if __name__ == '__main__':

@@ -1,4 +1,4 @@
-# SSDLite-MixNet-S trained from scratch on the embedded shapes dataset (tools/make_shapes_dataset.py),
+# SSDLite-MixNet-S trained from scratch on the embedded shapes dataset (tools/misc/make_shapes_dataset.py),
 # sized for `make demo`: 192x192 input, one CPU process, 1000 iterations of batch 8 (under 10 minutes
 # on 2 cores), AdamW with a short warm-up and cosine decay, validation every 250 iterations.
 # Iteration-based: the 5000 training images are more than 10 minutes can consume (each is seen 1.6

@@ -1,18 +1,37 @@
-"""Load the checkpoint that tools/test.py evaluates, strictly.
+"""Load a checkpoint into a model strictly, reading it as data (tools, MixdetRunner).
 
 mmengine loads ``load_from`` with ``strict=False`` and only logs missing or mismatching keys, so a
-checkpoint of another architecture would be evaluated as a half-random model. tools/test.py loads the
-checkpoint with :func:`load_checkpoint_strictly` instead (on every rank; the file is read once).
+checkpoint of another architecture would train or be evaluated as a half-random model. Here every key
+must fit, on every rank (mmengine's ``load_checkpoint(strict=True)`` raises on rank 0 only).
 """
 from __future__ import annotations
+
+from typing import Any
 
 import torch
 from mmengine.model import is_model_wrapper
 
-from mixdet.utils.state_dicts import checkpoint_state, load_state_strictly
+from mixdet.models.backbones.identify import mixnet_variant
+from mixdet.utils.state_dicts import CheckpointError, checkpoint_state, load_state_strictly
+
+from .safe_checkpoint import load_checkpoint_file
 
 
-def load_checkpoint_strictly(model: torch.nn.Module, path: str) -> None:
-    """Load ``path`` (``torch.load(weights_only=True)``) into ``model``; ValueError naming it when it does not fit."""
-    state = checkpoint_state(torch.load(path, map_location='cpu', weights_only=True), path)
-    load_state_strictly(model.module if is_model_wrapper(model) else model, state, path, 'the model of this config')
+def load_weights_strictly(model: torch.nn.Module, checkpoint: Any, path: str) -> None:
+    """Load the state_dict of an already read ``checkpoint`` into ``model``; CheckpointError naming ``path``."""
+    model = model.module if is_model_wrapper(model) else model
+    state = checkpoint_state(checkpoint, path)
+    try:
+        load_state_strictly(model, state, path, 'the model of this config')
+    except CheckpointError as error:
+        held, built = mixnet_variant(state), mixnet_variant(model.state_dict())
+        if held and built and held != built:
+            raise CheckpointError(f'checkpoint {path} holds a {held} detector, the config builds {built}') from error
+        raise
+
+
+def load_checkpoint_strictly(model: torch.nn.Module, path: str, map_location: Any = 'cpu') -> dict:
+    """Read ``path`` as data, load it into ``model`` strictly and return the checkpoint dict."""
+    checkpoint = load_checkpoint_file(path, map_location)
+    load_weights_strictly(model, checkpoint, path)
+    return checkpoint

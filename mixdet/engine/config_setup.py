@@ -3,12 +3,15 @@ the fixes a current CPU/GPU stack needs)."""
 from __future__ import annotations
 
 import argparse
+import datetime
 import importlib.util
 import os
 import os.path as osp
 
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
+
+from .cfg_options import CheckedDictAction, check_cfg_options
 
 
 def dataset_configs(cfg: Config):
@@ -39,9 +42,14 @@ def set_data_root(cfg: Config, old_root: str, new_root: str) -> None:
 
 
 def apply_cfg_options(cfg: Config, options: dict | None) -> None:
-    """``merge_from_dict`` plus a ``data_root`` override that reaches the datasets."""
+    """``merge_from_dict`` of checked options (:mod:`mixdet.engine.cfg_options`) plus a ``data_root`` override that
+    reaches the datasets. A value of the wrong type stops the tool with one line naming the option."""
     if not options:
         return
+    try:
+        check_cfg_options(cfg, options)
+    except ValueError as error:
+        raise SystemExit(str(error)) from error
     old_root = cfg.get('data_root')
     cfg.merge_from_dict(options)
     if 'data_root' in options and old_root is not None:
@@ -68,14 +76,17 @@ def adapt_to_machine(cfg: Config, launcher: str) -> None:
         cfg.visualizer.vis_backends = [*backends, dict(type='TensorboardVisBackend')]
 
 
-def init_cpu_distributed(launcher: str) -> None:
+def init_cpu_distributed(launcher: str, dist_cfg: dict) -> None:
     """Start the gloo process group for a torchrun job on a machine without CUDA.
 
     mmengine 0.10.7's pytorch launcher calls ``torch.cuda.set_device`` unconditionally, which fails
     on CPU-only torch; the Runner skips its own initialisation when a process group already exists.
+    ``dist_cfg.timeout`` (seconds) bounds every collective, as mmengine does with it on GPUs.
     """
     if launcher == 'pytorch' and not torch.cuda.is_available() and not torch.distributed.is_initialized():
-        torch.distributed.init_process_group(backend='gloo')
+        timeout = dist_cfg.get('timeout')
+        torch.distributed.init_process_group(
+            backend='gloo', **({} if timeout is None else dict(timeout=datetime.timedelta(seconds=timeout))))
 
 
 def enable_amp(cfg: Config) -> None:
@@ -89,7 +100,7 @@ def enable_amp(cfg: Config) -> None:
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     """``--work-dir``, ``--cfg-options``, ``--launcher`` and ``--local-rank``, as mmdet's tools."""
     parser.add_argument('--work-dir', help='the dir to save logs (and models)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+    parser.add_argument('--cfg-options', nargs='+', action=CheckedDictAction,
                         help='override config settings, key=value (e.g. data_root=/data/coco/)')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
                         help='job launcher')
@@ -100,9 +111,10 @@ def load_config(args: argparse.Namespace) -> Config:
     """The config of ``args.config`` with the common arguments applied (work dir, options, launcher, machine)."""
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     cfg = Config.fromfile(args.config)
+    cfg.setdefault('runner_type', 'MixdetRunner')  # safe, strict checkpoint loading; atomic saving
     cfg.launcher = args.launcher
     apply_cfg_options(cfg, args.cfg_options)
     set_work_dir(cfg, args.config, args.work_dir)
     adapt_to_machine(cfg, args.launcher)
-    init_cpu_distributed(args.launcher)
+    init_cpu_distributed(args.launcher, cfg.env_cfg.get('dist_cfg', {}))
     return cfg

@@ -2,8 +2,9 @@
 
 The library (``mixdet.ops._C``, built by ``pip install -e .``) defines ``torch.ops.mixdet.mixconv2d`` and
 ``torch.ops.mixdet._mixconv2d_backward`` (schema in ``csrc/mixconv.cpp``) with CPU and, when built with
-CUDA, CUDA kernels; autocast kernels come from :mod:`mixdet.ops.autocast`. ``MIXDET_JIT_BUILD=1`` compiles the sources on first import instead, for installs
-made without building the extension. ``LOAD_ERROR`` is None when the ops are available, else the reason.
+CUDA, CUDA kernels; autocast kernels come from :mod:`mixdet.ops.autocast`. ``MIXDET_JIT_BUILD=1`` compiles
+the sources on first import instead, for installs made without building the extension. ``LOAD_ERROR`` is
+None when the ops are available, else the reason.
 """
 from __future__ import annotations
 
@@ -65,31 +66,34 @@ def has_kernel(device_type: str) -> bool:
     return device_type in KERNEL_DEVICES
 
 
-def _fake_forward(x, w_packed, channels, kernels, pads, stride, dilation):
+def _fake_forward(x, weights, pads, stride, dilation):
     """[N, C, H, W] -> [N, C, ceil(H / stride), ceil(W / stride)], contiguous."""
     torch._check(x.dim() == 4, lambda: f'mixconv2d: x must be 4-D, got {x.dim()}-D')
     n, c, h, w = x.shape
     return x.new_empty((n, c, (h - 1) // stride + 1, (w - 1) // stride + 1))
 
 
-def _fake_backward(grad_out, x, w_packed, channels, kernels, pads, stride, dilation, output_mask):
-    """(grad_x like x, grad_w like w_packed); an output not asked for is an empty tensor."""
-    return (x.new_empty(x.shape if output_mask[0] else (0,)),
-            w_packed.new_empty(w_packed.shape if output_mask[1] else (0,)))
+def _fake_backward(grad_out, x, weights, pads, stride, dilation, output_mask):
+    """(grad_x like x, grad_w: the groups' gradients packed [sum C_g * k_g^2]); not asked for: empty."""
+    packed = sum(w.numel() for w in weights)
+    return x.new_empty(x.shape if output_mask[0] else (0,)), x.new_empty((packed if output_mask[1] else 0,))
 
 
 def _setup_context(ctx, inputs, output):
-    x, w_packed, *args = inputs
-    ctx.save_for_backward(x, w_packed)
+    x, weights, *args = inputs
+    ctx.save_for_backward(x, *weights)
     ctx.args = args
 
 
 def _backward(ctx, grad):
-    x, w_packed = ctx.saved_tensors
-    need_x, need_w = ctx.needs_input_grad[:2]
-    grad_x, grad_w = torch.ops.mixdet._mixconv2d_backward(grad.contiguous(), x, w_packed, *ctx.args,
-                                                          [need_x, need_w])
-    return (grad_x if need_x else None, grad_w if need_w else None) + (None,) * len(ctx.args)
+    """grad_x and per-group weight gradients: views into the op's packed grad_w, no copy."""
+    x, *weights = ctx.saved_tensors
+    need_x, need_w = ctx.needs_input_grad[0], any(ctx.needs_input_grad[1])
+    grad_x, grad_w = torch.ops.mixdet._mixconv2d_backward(grad, x, weights, *ctx.args, [need_x, need_w])
+    grad_ws = [g.view(w.shape) if needed else None for g, w, needed in
+               zip(grad_w.split([w.numel() for w in weights]), weights, ctx.needs_input_grad[1])] if need_w \
+        else [None] * len(weights)
+    return (grad_x if need_x else None, grad_ws) + (None,) * len(ctx.args)
 
 
 def _no_double_backward(ctx, grad_x, grad_w):

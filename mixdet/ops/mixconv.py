@@ -21,7 +21,7 @@ import torch
 
 from ._loader import LOAD_ERROR, has_kernel
 from .autocast import autocast_arguments
-from .mixconv_reference import check_mixconv_args, same_padding, split_conv_cat, symmetric_padding
+from .mixconv_reference import check_mixconv_args, op_pads, split_conv_cat
 
 IMPLS = ('auto', 'fused', 'reference')
 IMPL_ENV = 'MIXDET_MIXCONV_IMPL'
@@ -77,18 +77,11 @@ def _cpu_inference_prefers_reference(input: torch.Tensor, weights: Sequence[torc
 
 def _fused(input: torch.Tensor, weights: Sequence[torch.Tensor], bias: Optional[torch.Tensor], stride: int,
            padding: str, dilation: int, kernels: Sequence[int]) -> torch.Tensor:
-    """One call of ``torch.ops.mixdet.mixconv2d``; channels_last input is converted to NCHW and back."""
-    height, width = input.shape[-2:]
-    pads = []
-    for k in kernels:
-        if padding == 'same':
-            pads += [same_padding(height, k, stride, dilation)[0], same_padding(width, k, stride, dilation)[0]]
-        else:
-            pads += [symmetric_padding(k, dilation)] * 2
+    """One call of ``torch.ops.mixdet.mixconv2d`` on the weights as they are (no packing); channels_last input
+    is converted to NCHW and the output back (the kernels are NCHW)."""
+    pads = op_pads(kernels, stride, padding, dilation, *input.shape[-2:])
     channels_last = input.is_contiguous(memory_format=torch.channels_last) and not input.is_contiguous()
-    w_packed = torch.cat([w.reshape(-1) for w in weights])
-    out = torch.ops.mixdet.mixconv2d(input.contiguous(), w_packed, [w.shape[0] for w in weights], list(kernels),
-                                     pads, stride, dilation)
+    out = torch.ops.mixdet.mixconv2d(input.contiguous(), list(weights), pads, stride, dilation)
     if bias is not None:
         out = out + bias.view(1, -1, 1, 1)
     return out.contiguous(memory_format=torch.channels_last) if channels_last else out

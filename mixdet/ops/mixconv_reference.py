@@ -51,6 +51,17 @@ def symmetric_padding(kernel: int, dilation: int) -> int:
     return dilation * (kernel - 1) // 2
 
 
+def op_pads(kernels: Sequence[int], stride: int, padding: str, dilation: int, height: int, width: int) -> list[int]:
+    """(pad_top, pad_left) of each group as the compiled op takes them; bottom/right follow from the output size."""
+    pads = []
+    for k in kernels:
+        if padding == 'same':
+            pads += [same_padding(height, k, stride, dilation)[0], same_padding(width, k, stride, dilation)[0]]
+        else:
+            pads += [symmetric_padding(k, dilation)] * 2
+    return pads
+
+
 def _check_positive_int(name: str, value) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f'{name} must be a positive int, got {value!r}')

@@ -8,10 +8,10 @@ from mixdet.ops._loader import LOAD_ERROR
 
 if LOAD_ERROR is None:
     @register_flop_formula(torch.ops.mixdet.mixconv2d)
-    def _mixconv2d_flops(x_shape, w_shape, channels, kernels, pads, stride, dilation, *, out_shape, **kwargs) -> int:
-        """2 FLOPs per multiply-add: each output element of group g takes k_g^2 of them."""
+    def _mixconv2d_flops(x_shape, w_shapes, pads, stride, dilation, *, out_shape, **kwargs) -> int:
+        """2 FLOPs per multiply-add: each output element of group g ([C_g, 1, k_g, k_g]) takes k_g^2 of them."""
         batch, _, height, width = out_shape
-        return 2 * batch * height * width * sum(c * k * k for c, k in zip(channels, kernels))
+        return 2 * batch * height * width * sum(c * kh * kw for c, _, kh, kw in w_shapes)
 
 
 def count_params(model: torch.nn.Module) -> int:

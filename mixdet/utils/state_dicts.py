@@ -4,17 +4,21 @@ from __future__ import annotations
 import torch
 
 
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be used; the message is one line naming the file."""
+
+
 def checkpoint_state(loaded, source: str) -> dict[str, torch.Tensor]:
     """The state_dict of a loaded checkpoint (its ``state_dict`` entry, or itself), without DDP's ``module.``."""
     state = loaded.get('state_dict', loaded) if isinstance(loaded, dict) else None
     if not isinstance(state, dict):
-        raise ValueError(f'checkpoint {source} holds no state_dict')
+        raise CheckpointError(f'checkpoint {source} holds no state_dict')
     return {k[len('module.'):] if k.startswith('module.') else k: v for k, v in state.items()}
 
 
 def load_state_strictly(module: torch.nn.Module, state: dict[str, torch.Tensor], source: str, owner: str) -> None:
     """``module.load_state_dict(state, strict=True)``, after checking the keys and shapes: a missing, unexpected
-    or differently shaped key is a ValueError naming ``source``, ``owner`` and the first three keys of each kind
+    or differently shaped key is a CheckpointError naming ``source``, ``owner`` and the first three keys of each kind
     (torch's own error lists every key)."""
     expected = module.state_dict()
     problems = dict(missing=sorted(set(expected) - set(state)), unexpected=sorted(set(state) - set(expected)),
@@ -22,6 +26,6 @@ def load_state_strictly(module: torch.nn.Module, state: dict[str, torch.Tensor],
     details = '; '.join(f'{kind}: {keys[:3]}{" ..." if len(keys) > 3 else ""} ({len(keys)} keys)'
                         for kind, keys in problems.items() if keys)
     if details:
-        raise ValueError(f'checkpoint {source} does not fit {owner} ({details}); '
-                         f'is it from another architecture, variant or number of classes?')
+        raise CheckpointError(f'checkpoint {source} does not fit {owner} ({details}); '
+                              f'is it from another architecture, variant or number of classes?')
     module.load_state_dict(state, strict=True)

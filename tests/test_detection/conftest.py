@@ -1,6 +1,7 @@
 """Small generated datasets and helpers to run the tools as a user would (subprocesses)."""
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -8,7 +9,10 @@ import pytest
 from mixdet.datasets import make_shapes_dataset
 
 REPO = Path(__file__).resolve().parents[2]
-SHAPES_CONFIG = 'configs/shapes/ssdlite_mixnet-s_1xb8-1000i_shapes.py'
+SHAPES_CONFIG = str(REPO / 'configs/shapes/ssdlite_mixnet-s_1xb8-1000i_shapes.py')
+# Tools run from an empty folder, so that no relative default (data/shapes/, work_dirs/) of the repository
+# can stand in for what a test passes explicitly.
+RUN_DIR = Path(tempfile.mkdtemp(prefix='mixdet-tool-cwd-'))
 # Fast settings for the (iteration-based) shapes config: tiny batches, no worker processes, two iterations.
 FAST = ['train_dataloader.batch_size=2', 'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
         'val_dataloader.batch_size=2', 'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False',
@@ -17,12 +21,13 @@ FAST = ['train_dataloader.batch_size=2', 'train_dataloader.num_workers=0', 'trai
         'default_hooks.checkpoint.interval=2']
 
 
-def run_tool(*args, check=True, env=None):
-    """Run a repository tool with the current interpreter; return the CompletedProcess (stdout+stderr merged)."""
-    result = subprocess.run([sys.executable, *map(str, args)], cwd=REPO, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, env=env)
+def run_tool(tool, *args, check=True, env=None, timeout=900):
+    """Run the repository tool ``tool`` (path relative to the repository) with the current interpreter from an
+    empty folder; return the CompletedProcess (stdout+stderr merged)."""
+    result = subprocess.run([sys.executable, str(REPO / tool), *map(str, args)], cwd=RUN_DIR, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env=env, timeout=timeout)
     if check and result.returncode != 0:
-        raise AssertionError(f'{args} failed with {result.returncode}:\n{result.stdout[-4000:]}')
+        raise AssertionError(f'{tool} {args} failed with {result.returncode}:\n{result.stdout[-4000:]}')
     return result
 
 

@@ -1,13 +1,15 @@
 """Bad dataset input gives an error naming the file, or a counted skip where training can go on."""
 import json
 import logging
+import random
 import shutil
 
+import cv2
 import pytest
 from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 
-from mixdet.datasets import CheckedCocoDataset, make_shapes_dataset
+from mixdet.datasets import CheckedCocoDataset, UnreadableImageError, make_shapes_dataset
 
 init_default_scope('mmdet')
 CLASSES = ('circle', 'rectangle', 'triangle', 'star', 'cross', 'ring')
@@ -66,11 +68,17 @@ def test_unusable_boxes_are_skipped_and_counted(shapes, warnings_logged):
     def break_boxes(content):
         content['annotations'][0]['bbox'] = [10, 10, 0, 5]  # zero width
         content['annotations'][1]['bbox'] = [500, 500, 10, 10]  # outside the 96x96 image
+        content['annotations'][2]['bbox'] = [10, 10, float('inf'), 5]  # infinite width
+        content['annotations'][3]['category_id'] = 99  # no such category
+        content['annotations'][4]['category_id'] = 0
     before = instance_count(dataset(shapes))
     edit_annotations(shapes, break_boxes)
     after = instance_count(dataset(shapes))
-    assert after == before - 2
-    assert any('skipped 2 boxes with zero area or outside their image' in m for m in warnings_logged)
+    assert after == before - 5
+    assert any('skipped 3 boxes with zero area, outside their image or with a non-finite coordinate' in m
+               for m in warnings_logged)
+    assert any("skipped 2 annotations whose category_id is not among the file's categories (ids [0, 99])" in m
+               for m in warnings_logged)
 
 
 def test_images_without_annotations_are_dropped_and_counted(shapes, warnings_logged):
@@ -96,8 +104,27 @@ def test_missing_image_files_skip_in_training_and_fail_in_testing(shapes, warnin
         dataset(shapes, test_mode=True)
 
 
-def test_corrupt_image_error_names_the_file(shapes):
-    shutil.copy(shapes / 'annotations/instances_train.json', shapes / 'train/000003.jpg')
+def corrupt_images(root):
+    """Three of the four training images made undecodable: random bytes, a JSON file, a cut-off PNG."""
+    (root / 'train/000002.jpg').write_bytes(bytes(random.Random(0).randrange(256) for _ in range(2000)))
+    shutil.copy(root / 'annotations/instances_train.json', root / 'train/000003.jpg')
+    png = cv2.imencode('.png', cv2.imread(str(root / 'train/000004.jpg')))[1].tobytes()
+    (root / 'train/000004.jpg').write_bytes(png[:len(png) // 3])
+    return [str(root / f'train/00000{i}.jpg') for i in (2, 3, 4)]
+
+
+def test_corrupt_images_are_skipped_and_counted_when_training(shapes, warnings_logged):
+    bad = corrupt_images(shapes)
     data = dataset(shapes, pipeline=[dict(type='LoadImageFromFile')])
-    with pytest.raises(Exception, match='failed to load image: .*000003.jpg'):
+    for i in range(len(data)):
+        assert data[i]['img_path'] == str(shapes / 'train/000001.jpg')  # the only readable one, drawn instead
+    assert data.unreadable_images == set(bad)
+    skipped = [m for m in warnings_logged if 'cannot be decoded' in m]
+    assert len(skipped) == 3 and all(any(path in m for m in skipped) for path in bad)
+
+
+def test_corrupt_image_in_evaluation_is_an_error_naming_it(shapes):
+    bad = corrupt_images(shapes)
+    data = dataset(shapes, test_mode=True, pipeline=[dict(type='LoadImageFromFile')])
+    with pytest.raises(UnreadableImageError, match=f'cannot decode image {bad[1]}'):
         data[2]

@@ -2,14 +2,14 @@
 its epoch-based loader drops a last batch of one image (BatchNorm on the 1x1 neck level cannot train on it)."""
 import re
 
-from conftest import run_tool
+from conftest import REPO, run_tool
 
-COCO_CONFIG = 'configs/ssdlite_mixnet/ssdlite_mixnet-s_8xb24-600e_coco.py'
+COCO_CONFIG = REPO / 'configs/ssdlite_mixnet/ssdlite_mixnet-s_8xb24-600e_coco.py'
 
 
 def test_coco_config_trains_one_iteration_and_validates(tmp_path):
     root = tmp_path / 'coco'
-    run_tool('tools/make_shapes_dataset.py', root, '--num-train', '3', '--num-val', '2', '--coco-layout',
+    run_tool('tools/misc/make_shapes_dataset.py', root, '--num-train', '3', '--num-val', '2', '--coco-layout',
              '--image-size', '128')
     result = run_tool(
         'tools/train.py', COCO_CONFIG, '--work-dir', tmp_path / 'work', '--cfg-options', f'data_root={root}/',

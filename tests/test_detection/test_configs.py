@@ -7,6 +7,7 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
+from mixdet.models.backbones.identify import mixnet_variant
 from mixdet.models.detectors.ssdlite import resolve_widths
 from mixdet.registry import MODELS
 
@@ -31,6 +32,22 @@ def test_config_builds_and_runs_a_forward_pass(path):
     assert len(cls_scores) == len(bbox_preds) == 6
     assert cls_scores[0].shape[1] == head.num_base_priors[0] * (head.num_classes + 1)
     assert tuple(f.shape[1] for f in features) == tuple(head.in_channels)
+
+
+@pytest.mark.parametrize('name,backbone,channels', [
+    ('ssdlite_mixnet/ssdlite_mixnet-s_8xb24-600e_coco.py', 'MixNet-S', (720, 1536)),
+    ('ssdlite_mixnet/ssdlite_mixnet-m_8xb24-600e_coco.py', 'MixNet-M', (720, 1536)),
+    ('ssdlite_mixnet/ssdlite_mixnet-l_8xb24-600e_coco.py', 'MixNet-L', (960, 1536)),
+    ('ssdlite_mixnet/ssdlite_mobilenetv2_8xb24-600e_coco.py', 'MobileNetV2', (96, 1280)),
+    ('shapes/ssdlite_mixnet-s_1xb8-1000i_shapes.py', 'MixNet-S', (40, 120, 1536)),
+])
+def test_each_config_builds_its_named_backbone(name, backbone, channels):
+    model = MODELS.build(load(f'configs/{name}').model).eval()
+    built = mixnet_variant(model.backbone.state_dict(), prefix='') or type(model.backbone).__name__
+    assert built == backbone
+    with torch.no_grad():
+        taps = model.backbone(torch.randn(1, 3, 64, 64))
+    assert tuple(t.shape[1] for t in taps) == channels == tuple(model.bbox_head.in_channels)[:len(channels)]
 
 
 @pytest.mark.parametrize('backbone,expected', [

@@ -10,7 +10,7 @@ from mmengine.runner import Runner
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from conftest import REPO, SHAPES_CONFIG, run_tool
+from conftest import SHAPES_CONFIG, run_tool
 from mixdet.datasets import make_shapes_dataset
 from mixdet.engine.config_setup import apply_cfg_options
 
@@ -23,7 +23,7 @@ SUMMARY_LINE = re.compile(r'^ Average (?:Precision|Recall) .* = (-?\d\.\d+)$', r
 
 
 def evaluate_untrained(data_root, work_dir):
-    cfg = Config.fromfile(REPO / SHAPES_CONFIG)
+    cfg = Config.fromfile(SHAPES_CONFIG)
     apply_cfg_options(cfg, dict(data_root=f'{data_root}/', work_dir=str(work_dir)))
     cfg.val_dataloader.num_workers, cfg.val_dataloader.persistent_workers = 0, False
     cfg.default_hooks.checkpoint.save_best = None  # no training: nothing to save
@@ -58,7 +58,7 @@ def test_short_training_learns_and_test_numbers_are_pycocotools(tmp_path):
              '--cfg-options', f'data_root={tmp_path}/data/', *OPTIONS)
     checkpoint = (tmp_path / 'work' / 'last_checkpoint').read_text().strip()
     dump = tmp_path / 'results.pkl'
-    printed = run_tool('tools/test.py', SHAPES_CONFIG, checkpoint, '--out', dump,
+    printed = run_tool('tools/test.py', SHAPES_CONFIG, checkpoint, '--out', dump, '--work-dir', tmp_path / 'test',
                        '--cfg-options', f'data_root={tmp_path}/data/', *OPTIONS).stdout
     numbers = [float(v) for v in SUMMARY_LINE.findall(printed)]
     assert len(numbers) == 12, printed[-3000:]

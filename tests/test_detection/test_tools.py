@@ -4,6 +4,7 @@ import re
 from collections import OrderedDict
 from pathlib import Path
 
+import pytest
 import torch
 
 from conftest import FAST, SHAPES_CONFIG, run_tool
@@ -46,10 +47,45 @@ def test_a_checkpoint_with_other_types_is_refused(shapes_root, trained_work_dir,
 
 
 def test_a_checkpoint_of_another_architecture_is_refused(shapes_root, trained_work_dir, tmp_path):
-    result = run_tool('tools/test.py', SHAPES_CONFIG, latest_checkpoint(trained_work_dir), '--work-dir', tmp_path,
-                      '--cfg-options', f'data_root={shapes_root}/', *FAST, 'model.backbone.arch=m', check=False)
-    assert result.returncode != 0
-    assert 'does not fit the model of this config' in result.stdout and 'shape' in result.stdout
+    checkpoint = latest_checkpoint(trained_work_dir)
+    for tool, args in [('tools/test.py', [checkpoint]), ('tools/train.py', ['--resume', checkpoint])]:
+        result = run_tool(tool, SHAPES_CONFIG, *args, '--work-dir', tmp_path, '--cfg-options',
+                          f'data_root={shapes_root}/', *FAST, 'model.backbone.arch=m', check=False)
+        assert result.returncode != 0
+        last = result.stdout.strip().splitlines()[-1]
+        assert last == f'checkpoint {checkpoint} holds a MixNet-S detector, the config builds MixNet-M', last
+
+
+def edited_checkpoint(trained_work_dir, tmp_path, edit):
+    checkpoint = torch.load(latest_checkpoint(trained_work_dir), map_location='cpu', weights_only=True)
+    edit(checkpoint['state_dict'])
+    path = tmp_path / 'edited.pth'
+    torch.save(checkpoint, path)
+    return path
+
+
+def drop_cls_convs(state):
+    for key in [k for k in state if k.startswith('bbox_head.cls_convs.')]:
+        del state[key]
+
+
+def test_missing_or_unexpected_keys_are_refused_by_test_load_from_and_pretrained(
+        shapes_root, trained_work_dir, tmp_path):
+    extra = lambda state: state.update({'bbox_head.extra.weight': torch.zeros(1)})  # noqa: E731
+    for edit, kind in [(drop_cls_convs, 'missing'), (extra, 'unexpected')]:
+        path = edited_checkpoint(trained_work_dir, tmp_path, edit)
+        runs = [run_tool('tools/test.py', SHAPES_CONFIG, path, '--work-dir', tmp_path, '--cfg-options',
+                         f'data_root={shapes_root}/', *FAST, check=False),
+                run_tool('tools/train.py', SHAPES_CONFIG, '--work-dir', tmp_path, '--cfg-options',
+                         f'data_root={shapes_root}/', *FAST, f'load_from={path}', check=False)]
+        for result in runs:
+            last = result.stdout.strip().splitlines()[-1]
+            assert result.returncode != 0 and f'checkpoint {path} does not fit' in last and f'{kind}:' in last, last
+    from mixdet.models.backbones import MixNet
+    path = edited_checkpoint(trained_work_dir, tmp_path, lambda state: state.pop('backbone.conv_stem.weight'))
+    backbone = MixNet(out_indices=(2, 4, 6), init_cfg=dict(type='Pretrained', checkpoint=str(path), prefix='backbone'))
+    with pytest.raises(ValueError, match=r"does not fit MixNet \(missing: \['conv_stem.weight'\]"):
+        backbone.init_weights()
 
 
 def test_amp_without_cuda_says_so(tmp_path):
@@ -59,9 +95,9 @@ def test_amp_without_cuda_says_so(tmp_path):
 
 def test_plot_and_show_tools_write_pictures(shapes_root, trained_work_dir, tmp_path):
     out = tmp_path / 'curves.png'
-    run_tool('tools/analysis/plot_logs.py', trained_work_dir, '--out', out)
+    run_tool('tools/analysis_tools/plot_logs.py', trained_work_dir, '--out', out)
     assert out.read_bytes()[:4] == b'\x89PNG'
     out = tmp_path / 'detections.png'
-    printed = run_tool('tools/analysis/show_detections.py', SHAPES_CONFIG, latest_checkpoint(trained_work_dir),
+    printed = run_tool('tools/analysis_tools/show_detections.py', SHAPES_CONFIG, latest_checkpoint(trained_work_dir),
                        '--out', out, '--num', '4', '--cfg-options', f'data_root={shapes_root}/').stdout
     assert re.search(r'4 images with predictions', printed) and out.read_bytes()[:4] == b'\x89PNG'

@@ -67,7 +67,7 @@ def test_every_depthwise_conv_of_mobilenetv2_is_replaced():
 
 
 def test_mixconv_adds_only_the_larger_kernels_params_and_macs():
-    """What tools/analysis/get_flops.py reports for the configs: extra = sum over the depthwise layers of
+    """What tools/analysis_tools/get_flops.py reports for the configs: extra = sum over the depthwise layers of
     (sum_i C_i k_i^2 - 9 C) weights, each used once per output pixel."""
     size, extra_params, extra_macs = 320 // 2, 0, 0  # MobileNetV2's stem conv has stride 2
     for channels, stride in mobilenetv2_depthwise():

@@ -98,19 +98,33 @@ def test_norm_eval_keeps_statistics_fixed():
     torch.testing.assert_close(model.bn1.running_mean, before)
 
 
-def test_with_cp_gives_same_outputs_and_gradients():
+def test_with_cp_recomputes_blocks_and_gives_same_outputs_and_gradients():
     torch.manual_seed(0)
     plain = MixNet(arch='s', out_indices=(2, 'stage5_expansion', 6))
     checkpointed = MixNet(arch='s', out_indices=(2, 'stage5_expansion', 6), with_cp=True)
     checkpointed.load_state_dict(plain.state_dict())
     x = torch.randn(2, 3, 64, 64)
-    grads = []
+    results = []
     for model in (plain, checkpointed):
+        calls = []
+        handles = [block.conv_dw.register_forward_hook(lambda *_: calls.append(1))  # every block has one
+                   for stage in model.blocks for block in stage]
         model.train()
-        loss = sum(o.square().mean() for o in model(x.clone().requires_grad_()))
-        loss.backward()
-        grads.append(model.blocks[3][0].conv_dw[0].weight.grad.clone())
-    torch.testing.assert_close(grads[0], grads[1])
+        outs = model(x.clone().requires_grad_())
+        after_forward = len(calls)
+        sum(o.square().mean() for o in outs).backward()
+        for handle in handles:
+            handle.remove()
+        results.append((outs, {n: p.grad for n, p in model.named_parameters()}, after_forward, len(calls)))
+    (outs, grads, forward_calls, calls), (cp_outs, cp_grads, cp_forward_calls, cp_calls) = results
+    num_blocks = sum(len(stage) for stage in plain.blocks)
+    assert forward_calls == calls == cp_forward_calls == num_blocks  # plain blocks run once
+    assert cp_calls > cp_forward_calls  # checkpointed blocks run again during backward
+    for out, cp_out in zip(outs, cp_outs):
+        torch.testing.assert_close(cp_out, out)
+    assert grads.keys() == cp_grads.keys()
+    for name in grads:
+        torch.testing.assert_close(cp_grads[name], grads[name], msg=name)
 
 
 def test_registry_builds_from_a_config_dict_and_inits():

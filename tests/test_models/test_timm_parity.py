@@ -56,8 +56,8 @@ def convert_to_file(reference, tmp_path, suffix):
     else:
         torch.save(state, path)
     dst = tmp_path / 'mixdet.pth'
-    subprocess.run([sys.executable, str(REPO / 'tools/convert_timm_mixnet.py'), str(path), str(dst)],
-                   check=True, capture_output=True, text=True)
+    subprocess.run([sys.executable, str(REPO / 'tools/model_converters/convert_timm_mixnet.py'), str(path), str(dst)],
+                   check=True, capture_output=True, text=True, timeout=300)
     return dst
 
 
@@ -106,8 +106,9 @@ def test_converter_rejects_other_architectures(tmp_path):
 
 
 def test_converter_cli_names_a_missing_file(tmp_path):
-    result = subprocess.run([sys.executable, str(REPO / 'tools/convert_timm_mixnet.py'),
-                             str(tmp_path / 'nope.pth'), str(tmp_path / 'out.pth')], capture_output=True, text=True)
+    result = subprocess.run([sys.executable, str(REPO / 'tools/model_converters/convert_timm_mixnet.py'),
+                             str(tmp_path / 'nope.pth'), str(tmp_path / 'out.pth')], capture_output=True, text=True,
+                            timeout=300)
     assert result.returncode != 0 and 'nope.pth' in result.stderr
 
 

@@ -19,8 +19,8 @@ def make_case(channels=24, kernels=(3, 5, 7), size=17, device='cpu', seed=0):
     """float32 input [2, C, size, size] and float32 kernels that need gradients."""
     gen = torch.Generator().manual_seed(seed)
     x = torch.randn(2, channels, size, size, generator=gen)
-    weights = [(torch.randn(c, 1, k, k, generator=gen) / k) for c, k in zip(split_channels(channels, len(kernels)),
-                                                                             kernels)]
+    splits = split_channels(channels, len(kernels))
+    weights = [torch.randn(c, 1, k, k, generator=gen) / k for c, k in zip(splits, kernels)]
     return x.to(device).requires_grad_(), [w.to(device).requires_grad_() for w in weights]
 
 
@@ -76,15 +76,15 @@ def test_single_kernel_matches_autocast_conv2d(dtype):
 def test_op_has_autocast_kernels(dtype):
     """torch.ops.mixdet.mixconv2d called directly casts like a convolution; the weight gradient stays float32."""
     x, weights = make_case()
-    w_packed = torch.cat([w.reshape(-1) for w in weights]).detach().requires_grad_()
-    args = (split_channels(24, 3), [3, 5, 7], [1, 1, 2, 2, 3, 3], 1, 1)
+    weights = [w.detach().requires_grad_() for w in weights]
+    args = ([1, 1, 2, 2, 3, 3], 1, 1)
     with torch.autocast('cpu', dtype=dtype):
-        out = torch.ops.mixdet.mixconv2d(x, w_packed, *args)
+        out = torch.ops.mixdet.mixconv2d(x, weights, *args)
     assert out.dtype == dtype
-    expected = torch.ops.mixdet.mixconv2d(x.detach().to(dtype), w_packed.detach().to(dtype), *args)
+    expected = torch.ops.mixdet.mixconv2d(x.detach().to(dtype), [w.detach().to(dtype) for w in weights], *args)
     assert torch.equal(out, expected)
     out.float().sum().backward()
-    assert w_packed.grad.dtype == torch.float32 and x.grad.dtype == torch.float32
+    assert all(w.grad.dtype == torch.float32 for w in weights) and x.grad.dtype == torch.float32
 
 
 def test_mismatches_outside_autocast_and_float64_inside_stay_errors():

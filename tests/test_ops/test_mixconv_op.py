@@ -137,13 +137,24 @@ def test_gradcheck_float64():
 
 def test_opcheck():
     x, weights = make_case(9, [3, 5, 7], 9, batch=2)
-    w_packed = torch.cat([w.reshape(-1) for w in weights])
-    args = ([3, 3, 3], [3, 5, 7], [0, 0, 1, 1, 2, 2], 2, 1)
-    torch.library.opcheck(torch.ops.mixdet.mixconv2d.default, (x.requires_grad_(), w_packed.requires_grad_(), *args))
+    args = ([0, 0, 1, 1, 2, 2], 2, 1)
+    torch.library.opcheck(torch.ops.mixdet.mixconv2d.default,
+                          (x.requires_grad_(), [w.requires_grad_() for w in weights], *args))
+    torch.library.opcheck(torch.ops.mixdet.mixconv2d.default,  # some weights without gradient
+                          (x, [weights[0].detach(), weights[1], weights[2].detach()], *args))
     grad = torch.randn(2, 9, 5, 5, dtype=torch.float64)
     for mask in ([True, True], [True, False], [False, True]):
         torch.library.opcheck(torch.ops.mixdet._mixconv2d_backward.default,
-                              (grad, x.detach(), w_packed.detach(), *args, mask))
+                              (grad, x.detach(), [w.detach() for w in weights], *args, mask))
+
+
+def test_weight_gradients_are_views_of_one_buffer():
+    """The backward returns dW packed; autograd hands each group a view of it (no per-call packing or copy)."""
+    x, weights = make_case(9, [3, 5, 7], 9, batch=2)
+    weights = [w.requires_grad_() for w in weights]
+    grads = torch.autograd.grad(mixconv2d(x, weights, impl='fused').sum(), weights)
+    assert len({g.untyped_storage().data_ptr() for g in grads}) == 1
+    assert [g.shape for g in grads] == [w.shape for w in weights]
 
 
 @pytest.mark.parametrize('compile_backend', ['aot_eager', 'inductor'])  # inductor compiles C++: ~20 s
@@ -189,13 +200,17 @@ def test_bad_arguments_raise_like_the_reference(bad, error, match):
 
 
 def test_op_checks_its_arguments():
-    x, w = torch.randn(1, 6, 8, 8), torch.randn(6 * 9)
-    with pytest.raises(RuntimeError, match='w_packed must hold'):
-        torch.ops.mixdet.mixconv2d(x, w[:-1], [6], [3], [1, 1], 1, 1)
+    x, w = torch.randn(1, 6, 8, 8), torch.randn(6, 1, 3, 3)
+    with pytest.raises(RuntimeError, match='cover 5 channels'):
+        torch.ops.mixdet.mixconv2d(x, [w[:5]], [1, 1], 1, 1)
+    with pytest.raises(RuntimeError, match=r'weights\[1\] must be \[C_g, 1, k, k\]'):
+        torch.ops.mixdet.mixconv2d(x, [w[:3], w[3:, :, :2]], [1, 1, 1, 1], 1, 1)
+    with pytest.raises(RuntimeError, match=r'weights\[0\] dtype'):
+        torch.ops.mixdet.mixconv2d(x, [w.double()], [1, 1], 1, 1)
     with pytest.raises(RuntimeError, match='pads'):
-        torch.ops.mixdet.mixconv2d(x, w, [6], [3], [3, 1], 1, 1)
+        torch.ops.mixdet.mixconv2d(x, [w], [3, 1], 1, 1)
     with pytest.raises(RuntimeError, match='grad_out must have shape'):
-        torch.ops.mixdet._mixconv2d_backward(x, x, w, [6], [3], [1, 1], 2, 1, [True, True])
+        torch.ops.mixdet._mixconv2d_backward(x, x, [w], [1, 1], 2, 1, [True, True])
 
 
 def test_impl_selection_and_visible_fallback(monkeypatch):
@@ -262,13 +277,11 @@ def test_cuda_random_shapes_gradcheck_opcheck_and_determinism():
     x, weights = make_case(7, [3, 5], 6, device='cuda')
     inputs = [t.requires_grad_() for t in [x] + weights]
     assert torch.autograd.gradcheck(lambda x, *w: mixconv2d(x, list(w), None, 2, 'same', impl='fused'), inputs)
-    w_packed = torch.cat([w.detach().reshape(-1) for w in weights]).requires_grad_()
     torch.library.opcheck(torch.ops.mixdet.mixconv2d.default,
-                          (x, w_packed, [4, 3], [3, 5], [0, 0, 1, 1], 2, 1))
+                          (x, [w.detach().requires_grad_() for w in weights], [0, 0, 1, 1], 2, 1))
     x, weights = make_case(720, [3, 5, 7, 9, 11], 20, batch=8, dtype=torch.float32, device='cuda')
-    w_packed = torch.cat([w.reshape(-1) for w in weights])
     grad = torch.randn(8, 720, 10, 10, device='cuda')
-    args = (x, w_packed, split_channels(720, 5), [3, 5, 7, 9, 11], [1, 1, 2, 2, 3, 3, 4, 4, 5, 5], 2, 1, [True, True])
+    args = (x, weights, [1, 1, 2, 2, 3, 3, 4, 4, 5, 5], 2, 1, [True, True])
     first = torch.ops.mixdet._mixconv2d_backward(grad, *args)
     second = torch.ops.mixdet._mixconv2d_backward(grad, *args)
     assert torch.equal(first[1], second[1]), 'weight gradient is not deterministic'

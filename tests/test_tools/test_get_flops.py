@@ -1,4 +1,4 @@
-"""tools/analysis/get_flops.py against the timm numbers in mixnet-spec.md (section 8)."""
+"""tools/analysis_tools/get_flops.py against the timm numbers in mixnet-spec.md (section 8)."""
 import re
 import subprocess
 import sys
@@ -8,8 +8,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def run_get_flops(*args):
-    result = subprocess.run([sys.executable, str(REPO / 'tools/analysis/get_flops.py'), *args],
-                            capture_output=True, text=True, check=True, cwd=REPO)
+    result = subprocess.run([sys.executable, str(REPO / 'tools/analysis_tools/get_flops.py'), *args],
+                            capture_output=True, text=True, check=True, cwd=REPO, timeout=300)
     params = int(re.search(r'params: ([\d,]+)', result.stdout).group(1).replace(',', ''))
     macs = int(re.search(r'multiply-adds: ([\d,]+)', result.stdout).group(1).replace(',', ''))
     return params, macs

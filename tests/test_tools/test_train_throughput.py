@@ -1,4 +1,4 @@
-"""tools/analysis/train_throughput.py times every config it is given, interleaved, and prints img/s."""
+"""tools/analysis_tools/train_throughput.py times every config it is given, interleaved, and prints img/s."""
 import re
 import subprocess
 import sys
@@ -10,7 +10,7 @@ CONFIGS = ['configs/shapes/ssdlite_mobilenetv2_1xb8-1000i_shapes.py',
 
 
 def test_prints_images_per_second_of_each_config():
-    result = subprocess.run([sys.executable, 'tools/analysis/train_throughput.py', *CONFIGS, '--size', '64',
+    result = subprocess.run([sys.executable, 'tools/analysis_tools/train_throughput.py', *CONFIGS, '--size', '64',
                              '--batch', '2', '--steps', '1', '--rounds', '2', '--threads', '1'],
                             capture_output=True, text=True, check=True, cwd=REPO)
     assert 'input 64x64, batch 2, 1 threads, 2 rounds x 1 steps, interleaved' in result.stdout

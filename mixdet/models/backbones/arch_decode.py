@@ -147,3 +147,35 @@ def make_divisible(value: float, divisor: int = 8) -> int:
     """Round ``value`` to a multiple of ``divisor`` (at least ``divisor``), never down by more than 10%."""
     rounded = max(divisor, int(value + divisor / 2) // divisor * divisor)
     return rounded + divisor if rounded < 0.9 * value else rounded
+
+
+@dataclass(frozen=True)
+class DepthwiseLayer:
+    """A depthwise (MixConv) layer of a decoded arch: input [N, channels, height, width], one kernel per group."""
+    name: str
+    channels: int
+    height: int
+    width: int
+    kernels: tuple[int, ...]
+    stride: int
+
+
+def depthwise_layers(spec: ArchSpec, height: int, width: int, widen_factor: float = 1.0) -> list[DepthwiseLayer]:
+    """Every block's depthwise layer, in network order, for an input image of height x width.
+
+    Channels follow the backbone's rounding (``make_divisible`` of the scaled widths, expansion of the
+    block input); a stride-s layer maps a plane to ceil(size / s), as the stride-2 stem does.
+    """
+    multiplier = spec.width * widen_factor
+    channels = make_divisible(spec.stem_channels * multiplier)
+    height, width = -(-height // 2), -(-width // 2)
+    layers = []
+    for stage_index, stage in enumerate(spec.stages):
+        repeats = [(block, repeat) for block in stage for repeat in range(block.repeats)]
+        for index, (block, repeat) in enumerate(repeats):
+            stride = block.stride if repeat == 0 else 1
+            mid = channels if block.block_type == 'ds' else make_divisible(channels * block.exp_ratio)
+            layers.append(DepthwiseLayer(f's{stage_index}b{index}', mid, height, width, block.dw_kernels, stride))
+            height, width = -(-height // stride), -(-width // stride)
+            channels = make_divisible(block.out_channels * multiplier)
+    return layers

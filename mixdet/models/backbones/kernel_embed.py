@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from mixdet.layers import MixedConv2d
+from mixdet.utils.state_dicts import CheckpointError
 
 
 def embed_kernel(weight: torch.Tensor, mixed: MixedConv2d, name: str) -> list[torch.Tensor]:
@@ -33,7 +34,7 @@ def embed_depthwise_state(state: dict[str, torch.Tensor], backbone: nn.Module, r
 
     ``replaced``: {layer name: original kernel size}. ``{name}.weight`` of each replaced layer becomes
     ``{name}.{i}.weight`` (MixedConv2d's keys); other keys are kept. ValueError names ``source`` when a
-    replaced layer's kernel is missing or not the [C, 1, k0, k0] kernel of the plain layer.
+    replaced layer's kernel is missing or not the [C, 1, k0, k0] kernel of the plain layer (CheckpointError).
     """
     state = dict(state)
     for name, k0 in replaced.items():
@@ -42,7 +43,7 @@ def embed_depthwise_state(state: dict[str, torch.Tensor], backbone: nn.Module, r
         weight = state.pop(f'{name}.weight', None)
         if weight is None or tuple(weight.shape) != expected:
             found = 'no tensor' if weight is None else f'shape {tuple(weight.shape)}'
-            raise ValueError(f'checkpoint {source} has {found} for {name}.weight, the depthwise kernel of shape '
-                             f'{expected} that MixConvBackbone embeds')
+            raise CheckpointError(f'checkpoint {source} has {found} for {name}.weight, the depthwise kernel of '
+                                  f'shape {expected} that MixConvBackbone embeds')
         state.update((f'{name}.{i}.weight', w) for i, w in enumerate(embed_kernel(weight, mixed, name)))
     return state

@@ -2,7 +2,7 @@
 
 Module names and state_dict keys follow timm's ``mixnet_*`` (``conv_stem``, ``bn1``,
 ``blocks.{stage}.{block}.*``, ``conv_head``, ``bn2``) so converted timm weights load
-as they are (``tools/convert_timm_mixnet.py``).
+as they are (``tools/model_converters/convert_timm_mixnet.py``).
 """
 from __future__ import annotations
 

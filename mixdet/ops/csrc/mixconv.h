@@ -6,23 +6,24 @@
 
 #include <vector>
 
+#include "mixconv_plan.h"
+
 namespace mixdet {
 
-// One channel group: channels [c_begin, c_begin + channels) use a k x k kernel whose
-// weights start at w_offset in the packed buffer ([channels, k, k], row-major).
-struct MixGroup {
-  int64_t c_begin, channels, k, pad_top, pad_left, w_offset;
-};
+// Checks the op's arguments (TORCH_CHECK with a message per problem) and builds the plan; channels and
+// kernel sizes come from the weights' shapes [C_g, 1, k_g, k_g].
+MixPlan make_plan(const at::Tensor& x, at::TensorList weights, at::IntArrayRef pads, int64_t stride,
+                  int64_t dilation);
 
-// Input [n, c, h, w] -> output [n, c, h_out, w_out] with h_out = ceil(h / stride).
-struct MixPlan {
-  int64_t n, c, h, w, h_out, w_out, stride, dilation;
-  std::vector<MixGroup> groups;
-};
+// The weights, each made contiguous (no copy when it already is), and their data pointers.
+std::vector<at::Tensor> contiguous_weights(at::TensorList weights);
 
-// Checks the op's arguments (TORCH_CHECK with a message per problem) and builds the plan.
-MixPlan make_plan(const at::Tensor& x, const at::Tensor& w_packed, at::IntArrayRef channels,
-                  at::IntArrayRef kernels, at::IntArrayRef pads, int64_t stride, int64_t dilation);
+template <typename scalar_t>
+std::vector<const scalar_t*> weight_pointers(const std::vector<at::Tensor>& weights) {
+  std::vector<const scalar_t*> ptrs;
+  for (const at::Tensor& w : weights) ptrs.push_back(w.const_data_ptr<scalar_t>());
+  return ptrs;
+}
 
 // Checks grad_out against the plan's output shape and the backward's output mask.
 void check_backward_args(const at::Tensor& grad_out, const at::Tensor& x, const MixPlan& plan);

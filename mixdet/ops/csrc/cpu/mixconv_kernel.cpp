@@ -243,15 +243,16 @@ void forward_taps(const scalar_t* w, const MixPlan& plan, const MixGroup& g, con
     }
 }
 
-const MixGroup& group_of(const MixPlan& plan, int64_t c) {
-  for (const MixGroup& g : plan.groups)
-    if (c < g.c_begin + g.channels) return g;
-  return plan.groups.back();  // unreachable: make_plan checked that the groups cover every channel
+// Index of the group of channel c.
+size_t group_of(const MixPlan& plan, int64_t c) {
+  for (size_t g = 0; g < plan.groups.size(); ++g)
+    if (c < plan.groups[g].c_begin + plan.groups[g].channels) return g;
+  return plan.groups.size() - 1;  // unreachable: make_plan checked that the groups cover every channel
 }
 
 // Forward in the channel-interleaved layout: one work unit = (group, block of L channels, image).
 template <typename scalar_t, typename acc_t>
-void forward_lanes(const scalar_t* x, const scalar_t* w, scalar_t* y, const MixPlan& plan) {
+void forward_lanes(const scalar_t* x, const std::vector<const scalar_t*>& w, scalar_t* y, const MixPlan& plan) {
   constexpr int64_t L = lanes_of<acc_t>();
   const int64_t s = plan.stride, d = plan.dilation, hw_out = plan.h_out * plan.w_out;
   const int64_t hw_pad = round_up(hw_out, kOutBlock);
@@ -275,7 +276,7 @@ void forward_lanes(const scalar_t* x, const scalar_t* w, scalar_t* y, const MixP
         toff.resize(g.k * g.k);
         for (int64_t t = 0; t < g.k * g.k; ++t) {
           for (int64_t l = 0; l < nl; ++l)
-            wt[t * L + l] = static_cast<acc_t>(w[g.w_offset + (c0 - g.c_begin + l) * g.k * g.k + t]);
+            wt[t * L + l] = static_cast<acc_t>(w[gi][(c0 - g.c_begin + l) * g.k * g.k + t]);
           toff[t] = ((t / g.k) * d * cols + (t % g.k) * d) * L;
         }
         for (int64_t o = 0; o < hw_pad; ++o) {
@@ -300,17 +301,18 @@ void forward_lanes(const scalar_t* x, const scalar_t* w, scalar_t* y, const MixP
   });
 }
 
-at::Tensor mixconv2d_cpu(const at::Tensor& x_in, const at::Tensor& w_in, at::IntArrayRef channels,
-                         at::IntArrayRef kernels, at::IntArrayRef pads, int64_t stride, int64_t dilation) {
-  const MixPlan plan = make_plan(x_in, w_in, channels, kernels, pads, stride, dilation);
-  const at::Tensor x = x_in.contiguous(), w = w_in.contiguous();
+at::Tensor mixconv2d_cpu(const at::Tensor& x_in, at::TensorList w_in, at::IntArrayRef pads, int64_t stride,
+                         int64_t dilation) {
+  const MixPlan plan = make_plan(x_in, w_in, pads, stride, dilation);
+  const at::Tensor x = x_in.contiguous();
+  const std::vector<at::Tensor> w = contiguous_weights(w_in);
   at::Tensor y = at::empty({plan.n, plan.c, plan.h_out, plan.w_out}, x.options());
   const int64_t block = column_block(plan.w_out);
   const int64_t ho_pad = round_up(plan.h_out, kRows), wo_pad = round_up(plan.w_out, block);
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, x.scalar_type(), "mixconv2d_cpu", [&] {
     using acc_t = at::opmath_type<scalar_t>;
     const scalar_t* xp = x.const_data_ptr<scalar_t>();
-    const scalar_t* wp = w.const_data_ptr<scalar_t>();
+    const std::vector<const scalar_t*> wp = weight_pointers<scalar_t>(w);
     scalar_t* yp = y.mutable_data_ptr<scalar_t>();
     if (plan.w_out < kSmallWidth) return forward_lanes<scalar_t, acc_t>(xp, wp, yp, plan);
     // Planes in channel-major order, so that consecutive planes of a chunk share their taps.
@@ -319,11 +321,12 @@ at::Tensor mixconv2d_cpu(const at::Tensor& x_in, const at::Tensor& w_in, at::Int
       std::vector<Tap<acc_t>> taps;
       for (int64_t i = begin; i < end; ++i) {
         const int64_t c = i / plan.n, plane = (i % plan.n) * plan.c + c;
-        const MixGroup& g = group_of(plan, c);
+        const size_t gi = group_of(plan, c);
+        const MixGroup& g = plan.groups[gi];
         const PhaseGeometry geo(plan, g, block);
         if (i == begin || i % plan.n == 0) {
           buf.resize(geo.size());
-          forward_taps(wp + g.w_offset + (c - g.c_begin) * g.k * g.k, plan, g, geo, taps);
+          forward_taps(wp[gi] + (c - g.c_begin) * g.k * g.k, plan, g, geo, taps);
         }
         pack_phases(xp + plane * plan.h * plan.w, plan, g, geo, buf.data());
         gather(taps.data(), static_cast<int64_t>(taps.size()), buf.data(), plan.stride * geo.cols, plan.h_out,
@@ -366,15 +369,14 @@ void input_grad_plane(const scalar_t* w, const acc_t* dyb, int64_t dyb_cols, int
 }
 
 std::tuple<at::Tensor, at::Tensor> mixconv2d_backward_cpu(const at::Tensor& grad_in, const at::Tensor& x_in,
-                                                          const at::Tensor& w_in, at::IntArrayRef channels,
-                                                          at::IntArrayRef kernels, at::IntArrayRef pads,
-                                                          int64_t stride, int64_t dilation,
-                                                          std::array<bool, 2> mask) {
-  const MixPlan plan = make_plan(x_in, w_in, channels, kernels, pads, stride, dilation);
+                                                          at::TensorList w_in, at::IntArrayRef pads, int64_t stride,
+                                                          int64_t dilation, std::array<bool, 2> mask) {
+  const MixPlan plan = make_plan(x_in, w_in, pads, stride, dilation);
   check_backward_args(grad_in, x_in, plan);
-  const at::Tensor x = x_in.contiguous(), w = w_in.contiguous(), dy = grad_in.contiguous();
+  const at::Tensor x = x_in.contiguous(), dy = grad_in.contiguous();
+  const std::vector<at::Tensor> w = contiguous_weights(w_in);
   at::Tensor dx = mask[0] ? at::empty(x.sizes(), x.options()) : at::empty({0}, x.options());
-  at::Tensor dw = at::empty({mask[1] ? w.numel() : 0}, w.options());
+  at::Tensor dw = at::empty({mask[1] ? packed_size(plan) : 0}, x.options());
   const int64_t block = column_block(plan.w_out);
   const int64_t ho_pad = round_up(plan.h_out, kRows), wo_pad = round_up(plan.w_out, block);
   int64_t max_span = 0;
@@ -386,7 +388,7 @@ std::tuple<at::Tensor, at::Tensor> mixconv2d_backward_cpu(const at::Tensor& grad
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, x.scalar_type(), "mixconv2d_backward_cpu", [&] {
     using acc_t = at::opmath_type<scalar_t>;
     const scalar_t* xp = x.const_data_ptr<scalar_t>();
-    const scalar_t* wp = w.const_data_ptr<scalar_t>();
+    const std::vector<const scalar_t*> wp = weight_pointers<scalar_t>(w);
     const scalar_t* dyp = dy.const_data_ptr<scalar_t>();
     scalar_t* dxp = mask[0] ? dx.mutable_data_ptr<scalar_t>() : nullptr;
     scalar_t* dwp = mask[1] ? dw.mutable_data_ptr<scalar_t>() : nullptr;
@@ -394,9 +396,10 @@ std::tuple<at::Tensor, at::Tensor> mixconv2d_backward_cpu(const at::Tensor& grad
       std::vector<acc_t> buf, dyb(dyb_rows * dyb_cols, acc_t(0)), out(ho_pad * wo_pad), grad;
       std::vector<Tap<acc_t>> taps, fwd_taps;
       for (int64_t c = begin; c < end; ++c) {
-        const MixGroup& g = group_of(plan, c);
+        const size_t gi = group_of(plan, c);
+        const MixGroup& g = plan.groups[gi];
         const PhaseGeometry geo(plan, g, block);
-        const scalar_t* wc = wp + g.w_offset + (c - g.c_begin) * g.k * g.k;
+        const scalar_t* wc = wp[gi] + (c - g.c_begin) * g.k * g.k;
         buf.resize(geo.size());
         grad.assign(g.k * g.k, acc_t(0));
         forward_taps(wc, plan, g, geo, fwd_taps);

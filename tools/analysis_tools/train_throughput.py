@@ -1,7 +1,7 @@
 """Training images/s of detector configs, measured interleaved so that a shared machine's load hits all alike.
 
 Usage:
-    python tools/analysis/train_throughput.py CONFIG [CONFIG ...] [--size 192] [--batch 8] [--steps 5]
+    python tools/analysis_tools/train_throughput.py CONFIG [CONFIG ...] [--size 192] [--batch 8] [--steps 5]
                                               [--rounds 5] [--threads 1]
 
 One step = the detector's loss on a synthetic batch (random images, three random boxes per image),

@@ -1,7 +1,7 @@
 """Convert a timm MixNet checkpoint into a mixdet backbone checkpoint.
 
 Usage:
-    python tools/convert_timm_mixnet.py SRC DST [--tf-same]
+    python tools/model_converters/convert_timm_mixnet.py SRC DST [--tf-same]
 
 SRC: a timm ``mixnet_{s,m,l}`` or ``tf_mixnet_{s,m,l}`` checkpoint (.pth or .safetensors).
 DST: a checkpoint that ``init_cfg=dict(type='Pretrained', checkpoint=DST)`` of a MixNet with

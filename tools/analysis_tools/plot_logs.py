@@ -1,7 +1,7 @@
 """Plot training loss and validation bbox mAP of an mmengine work dir to a PNG.
 
 Usage:
-    python tools/analysis/plot_logs.py WORK_DIR [--out curves.png]
+    python tools/analysis_tools/plot_logs.py WORK_DIR [--out curves.png]
 """
 import argparse
 from pathlib import Path

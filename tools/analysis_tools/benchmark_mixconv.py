@@ -5,13 +5,18 @@ forward+backward, per dtype, input size and batch. Model mode (``--model``): a M
 step (forward, mean-square loss on the last tap, backward, SGD) with the fused op vs the reference, in
 images/s; it needs mmengine, mmcv and mmdet (the MixNet backbone is built through mmdet's registry).
 
+Plan mode (``--plan``, no GPU needed): the CUDA kernels' launch plans (mixdet.ops.cuda_launch_plan) for
+every depthwise layer of MixNet-S/M/L: grid and CTAs of each kernel, tiles, useful/computed outputs and
+the dW workspace; it needs the arch tables of mixdet.models (the OpenMMLab stack).
+
 GPU timing: CUDA events, warm-up, median of ``--iters`` runs, L2 flushed (a 256 MB write) before each
 run. CPU timing: wall clock of each run, median. The floor is (input + output bytes) / measured copy
 bandwidth. Examples::
 
-    python tools/benchmark_mixconv.py                       # CUDA, S and M, 224/320, batch 32/64, fp32/bf16
-    python tools/benchmark_mixconv.py --device cpu --quick  # a few seconds per layer on a CPU
-    python tools/benchmark_mixconv.py --model --arch s --size 320 --batch 64 --amp
+    python tools/analysis_tools/benchmark_mixconv.py          # CUDA, S and M, 224/320, batch 32/64, fp32/bf16
+    python tools/analysis_tools/benchmark_mixconv.py --device cpu --quick  # a few seconds per layer on a CPU
+    python tools/analysis_tools/benchmark_mixconv.py --model --arch s --size 320 --batch 64 --amp
+    python tools/analysis_tools/benchmark_mixconv.py --plan   # S/M/L at 320, N=32 and 256, fp32
 """
 from __future__ import annotations
 
@@ -25,7 +30,7 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-from mixdet.ops import backend, mixconv2d, split_channels
+from mixdet.ops import backend, cuda_launch_plan, mixconv2d, split_channels
 from mixdet.ops.mixconv import IMPL_ENV
 
 # Distinct mixed-kernel depthwise layers at a 224 input: (name, channels, height, kernels, stride).
@@ -184,6 +189,35 @@ def plot(rows: list[dict], path: str) -> None:
     print(f'plot written to {path}')
 
 
+def print_plans(args) -> None:
+    """The CUDA launch plans of every MixNet depthwise layer (forward | backward), from the C++ planner."""
+    from mixdet.models.backbones.arch_decode import decode_arch, depthwise_layers
+    from mixdet.models.backbones.mixnet_archs import MIXNET_ARCHS
+    dtype = DTYPES[args.dtype[0]]
+    for arch in args.arch:
+        for size in args.size:
+            for batch in args.batch:
+                print(f'\nMixNet-{arch.upper()} {size}x{size}, N={batch}, {args.dtype[0]}: CUDA launch plans '
+                      '(forward | backward: conv CTAs, dW reduction CTAs of pass 1+2, fp32 partial dW workspace)')
+                print(f'{"layer":6} {"C":>5} {"H":>4} {"kernels":>10} s | {"tile":>6} {"cb":>3} {"CTAs":>7} '
+                      f'{"comp/use":>8} | {"tile":>6} {"cb":>3} {"items":>5} {"CTAs":>7} {"rows":>5} '
+                      f'{"reduce":>9} {"chain":>5} {"MB":>6}')
+                for layer in depthwise_layers(decode_arch(MIXNET_ARCHS[arch]), size, size):
+                    plan = cuda_launch_plan((batch, layer.channels, layer.height, layer.width), layer.kernels,
+                                            stride=layer.stride, dtype=dtype)
+                    fwd, bwd = plan['forward'], plan['backward']
+                    reduce = [k['ctas'] for name, k in bwd['kernels'].items() if name.startswith('reduce')]
+                    print(f'{layer.name:6} {layer.channels:5} {layer.height:4} '
+                          f'{".".join(map(str, layer.kernels)):>10} {layer.stride} | '
+                          f'{"x".join(map(str, fwd["tile"])):>6} {fwd["channels_per_cta"]:3} '
+                          f'{fwd["kernels"]["mixconv_forward_kernel"]["ctas"]:7} '
+                          f'{fwd["computed_outputs"] / fwd["useful_outputs"]:8.3f} | '
+                          f'{"x".join(map(str, bwd["tile"])):>6} {bwd["channels_per_cta"]:3} {bwd["items_per_cta"]:5} '
+                          f'{bwd["kernels"]["mixconv_backward_kernel"]["ctas"]:7} {bwd["partial_rows"]:5} '
+                          f'{"+".join(map(str, reduce)):>9} {bwd["reduce_serial_sums"]:5} '
+                          f'{bwd["workspace_bytes"] / 2**20:6.2f}')
+
+
 def run_model(args, device: torch.device) -> None:
     """Images/s of a MixNet backbone training step, fused op vs reference."""
     import mixdet  # noqa: F401  (registers MixNet in mmdet's MODELS; needs mmengine, mmcv and mmdet)
@@ -217,10 +251,10 @@ def run_model(args, device: torch.device) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
-    parser.add_argument('--arch', nargs='+', default=['s', 'm'], choices=sorted(LAYERS))
-    parser.add_argument('--size', nargs='+', type=int, default=[224, 320])
-    parser.add_argument('--batch', nargs='+', type=int, default=[32, 64])
-    parser.add_argument('--dtype', nargs='+', default=['fp32', 'bf16'], choices=sorted(DTYPES))
+    parser.add_argument('--arch', nargs='+', choices=['s', 'm', 'l'], help='default s m (--plan: s m l)')
+    parser.add_argument('--size', nargs='+', type=int, help='default 224 320 (--plan: 320)')
+    parser.add_argument('--batch', nargs='+', type=int, help='default 32 64 (--plan: 32 256)')
+    parser.add_argument('--dtype', nargs='+', choices=sorted(DTYPES), help='default fp32 bf16 (--plan: fp32)')
     parser.add_argument('--passes', nargs='+', default=['fwd', 'fwdbwd'], choices=['fwd', 'fwdbwd'])
     parser.add_argument('--iters', type=int, default=50)
     parser.add_argument('--warmup', type=int, default=5)
@@ -231,7 +265,18 @@ def main() -> None:
     parser.add_argument('--threads', type=int, help='torch.set_num_threads (CPU)')
     parser.add_argument('--model', action='store_true', help='time a MixNet backbone training step instead')
     parser.add_argument('--amp', action='store_true', help='model mode: bf16 autocast')
+    parser.add_argument('--plan', action='store_true',
+                        help='print the CUDA launch plans of S/M/L (default 320, N=32 and 256, fp32) and exit')
     args = parser.parse_args()
+    defaults = dict(arch=['s', 'm', 'l'], size=[320], batch=[32, 256], dtype=['fp32']) if args.plan else \
+        dict(arch=['s', 'm'], size=[224, 320], batch=[32, 64], dtype=['fp32', 'bf16'])
+    for key, value in defaults.items():
+        setattr(args, key, getattr(args, key) or value)
+    if args.plan:
+        print_plans(args)
+        return
+    if not args.model and set(args.arch) - set(LAYERS):
+        parser.error(f'layer mode has tables for MixNet {sorted(LAYERS)} only')
     if args.quick:
         args.arch, args.size, args.batch, args.dtype, args.iters, args.warmup = ['s'], [224], [8], ['fp32'], 10, 2
     device = torch.device(args.device)

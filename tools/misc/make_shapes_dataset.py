@@ -1,7 +1,7 @@
 """Write the synthetic shapes detection dataset (JPEG images + COCO instances JSON).
 
 Usage:
-    python tools/make_shapes_dataset.py OUT [--num-train N] [--num-val N] [--seed S] [--coco-layout]
+    python tools/misc/make_shapes_dataset.py OUT [--num-train N] [--num-val N] [--seed S] [--coco-layout]
                                             [--image-size S]
 
 The same arguments always write byte-identical files. ``--coco-layout`` writes COCO 2017's folder

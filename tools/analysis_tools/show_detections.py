@@ -1,7 +1,7 @@
 """Draw a detector's predictions on a few validation images and tile them into one PNG.
 
 Usage:
-    python tools/analysis/show_detections.py CONFIG CHECKPOINT [--out detections.png] [--num 8]
+    python tools/analysis_tools/show_detections.py CONFIG CHECKPOINT [--out detections.png] [--num 8]
                                              [--score-thr 0.3] [--cfg-options k=v ...]
 """
 import argparse
@@ -12,10 +12,12 @@ import mmcv
 import numpy as np
 from mmdet.apis import inference_detector, init_detector
 from mmdet.registry import VISUALIZERS
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 
-from mixdet.engine.checkpoint_globals import mmengine_checkpoint_globals
+from mixdet.engine.cfg_options import CheckedDictAction
+from mixdet.engine.checkpoint_fit import load_checkpoint_strictly
 from mixdet.engine.config_setup import apply_cfg_options
+from mixdet.engine.safe_checkpoint import CheckpointError
 
 
 def parse_args():
@@ -25,7 +27,7 @@ def parse_args():
     parser.add_argument('--out', default='detections.png')
     parser.add_argument('--num', type=int, default=8, help='number of validation images')
     parser.add_argument('--score-thr', type=float, default=0.3)
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    parser.add_argument('--cfg-options', nargs='+', action=CheckedDictAction)
     return parser.parse_args()
 
 
@@ -47,8 +49,12 @@ def main():
     args = parse_args()
     cfg = Config.fromfile(args.config)
     apply_cfg_options(cfg, args.cfg_options)
-    with mmengine_checkpoint_globals():
-        model = init_detector(cfg, args.checkpoint, device='cpu')
+    model = init_detector(cfg, None, device='cpu')
+    try:
+        checkpoint = load_checkpoint_strictly(model, args.checkpoint)
+    except CheckpointError as error:
+        raise SystemExit(str(error)) from error
+    model.dataset_meta = checkpoint.get('meta', {}).get('dataset_meta', model.dataset_meta)
     visualizer = VISUALIZERS.build(dict(type='DetLocalVisualizer', name='show_detections'))
     visualizer.dataset_meta = model.dataset_meta
     tiles = []

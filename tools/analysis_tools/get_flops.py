@@ -1,15 +1,17 @@
 """Print parameters and multiply-adds of the model in an MMDetection config.
 
 Usage:
-    python tools/analysis/get_flops.py CONFIG [--shape H [W]] [--backbone-only] [--cfg-options k=v ...]
+    python tools/analysis_tools/get_flops.py CONFIG [--shape H [W]] [--backbone-only] [--cfg-options k=v ...]
 
 The config's ``model`` may be a detector or a bare backbone (e.g. ``dict(type='MixNet')``).
 """
 import argparse
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
+from mixdet.engine.cfg_options import CheckedDictAction
+from mixdet.engine.config_setup import apply_cfg_options
 from mixdet.utils.complexity import count_macs, count_params
 
 
@@ -18,7 +20,8 @@ def parse_args():
     parser.add_argument('config', help='config file path')
     parser.add_argument('--shape', type=int, nargs='+', default=[320], help='input size: H or H W (default 320)')
     parser.add_argument('--backbone-only', action='store_true', help='count only model.backbone of a detector')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config settings, key=value')
+    parser.add_argument('--cfg-options', nargs='+', action=CheckedDictAction,
+                        help='override config settings, key=value')
     return parser.parse_args()
 
 
@@ -28,8 +31,7 @@ def main():
         raise SystemExit(f'--shape takes H or H W, got {args.shape}')
     height, width = args.shape * 2 if len(args.shape) == 1 else args.shape
     cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    apply_cfg_options(cfg, args.cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmdet'))
     from mmdet.registry import MODELS
     model = MODELS.build(cfg.model)

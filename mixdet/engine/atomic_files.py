@@ -1,0 +1,39 @@
+"""Atomic file replacement: write to a temporary name in the same folder, fsync, rename, fsync the folder.
+
+A reader (or a resumed run after a kill) then sees either the old file or the complete new one under the
+final name, never a partly written file.
+"""
+from __future__ import annotations
+
+import os
+import os.path as osp
+
+
+def temporary_name(path: str) -> str:
+    """A hidden name next to ``path`` for its content in progress (unique per process)."""
+    folder, name = osp.split(path)
+    return osp.join(folder, f'.{name}.partial-{os.getpid()}')
+
+
+def _fsync_folder(folder: str) -> None:
+    fd = os.open(folder or '.', os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def commit_file(partial: str, path: str) -> None:
+    """Flush ``partial`` to disk and rename it to ``path`` (replacing it atomically)."""
+    with open(partial, 'rb+') as f:
+        os.fsync(f.fileno())
+    os.replace(partial, path)
+    _fsync_folder(osp.dirname(path))
+
+
+def write_text_atomically(path: str, text: str) -> None:
+    """Replace ``path`` by a file holding ``text``, atomically."""
+    partial = temporary_name(path)
+    with open(partial, 'w') as f:
+        f.write(text)
+    commit_file(partial, path)

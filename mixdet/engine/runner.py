@@ -1,0 +1,97 @@
+"""``MixdetRunner``: mmengine's Runner with checkpoints read as data, loaded strictly and written atomically.
+
+Configs select it with ``runner_type = 'MixdetRunner'`` (mmdet's tools/train.py honours that key too).
+What changes against mmengine 0.10.7's Runner:
+
+* reading: every checkpoint goes through :func:`mixdet.engine.safe_checkpoint.load_checkpoint_file`
+  (weights-only, one-line errors naming the file) and into the model strictly (mmengine loads
+  ``load_from`` with ``strict=False`` and only logs what did not fit);
+* ``resume``: mmengine evaluates ``meta['config']`` with ``Config.fromstring`` to compare GPU counts,
+  which runs any code a crafted checkpoint puts there. The text is dropped unread. A checkpoint without
+  the optimizer/scheduler/message-hub state (a ``best_*.pth`` or published weights) is refused instead
+  of silently restarting the schedule;
+* writing: the message-hub state is stored as plain data, and the file is written to a temporary name
+  in the same folder, flushed, fsynced and renamed, so a kill never leaves a truncated checkpoint under
+  the final name.
+"""
+from __future__ import annotations
+
+import os
+import os.path as osp
+from typing import Any
+
+from mmengine.runner import Runner
+
+from mixdet.registry import RUNNERS
+
+from .atomic_files import commit_file, temporary_name
+from .checkpoint_fit import load_weights_strictly
+from .safe_checkpoint import CheckpointError, load_checkpoint_file, message_hub_from_plain, message_hub_to_plain
+
+
+@RUNNERS.register_module()
+class MixdetRunner(Runner):
+    """mmengine's Runner with safe, strict checkpoint loading and atomic, data-only checkpoint saving."""
+
+    _resuming = False
+
+    def load_checkpoint(self, filename: str, map_location: Any = 'cpu', strict: bool = True,
+                        revise_keys: list | None = None) -> dict:
+        """Read ``filename`` as data and load its weights strictly; return the checkpoint dict.
+
+        ``strict`` and ``revise_keys`` are accepted for mmengine's signature: loading is always strict and
+        DDP's ``module.`` prefix is always stripped. Raises CheckpointError (one line naming the file).
+        """
+        checkpoint = load_checkpoint_file(filename, map_location)
+        meta = checkpoint.setdefault('meta', {})
+        if isinstance(meta, dict) and meta.pop('config', None) is not None:
+            self.logger.warning(f'checkpoint {filename} carries configuration text in meta["config"]; '
+                                'it is ignored (never evaluated)')
+        if self._resuming:
+            self._check_training_state(checkpoint, filename)
+            checkpoint['message_hub'] = message_hub_from_plain(checkpoint['message_hub'], filename)
+        self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
+        load_weights_strictly(self.model, checkpoint, filename)
+        self._has_loaded = True
+        self.logger.info(f'Load checkpoint from {filename}')
+        return checkpoint
+
+    def _check_training_state(self, checkpoint: dict, filename: str) -> None:
+        """Refuse to resume from a checkpoint that lacks what continuing the schedule needs."""
+        needed = ['message_hub', 'optimizer'] + (['param_schedulers'] if self.param_schedulers else [])
+        missing = [key for key in needed if key not in checkpoint]
+        meta = checkpoint['meta']
+        if not (isinstance(meta, dict) and isinstance(meta.get('epoch'), int) and isinstance(meta.get('iter'), int)):
+            missing.append('meta epoch/iter')
+        if missing:
+            raise CheckpointError(
+                f'cannot resume from checkpoint {filename}: it holds no {" / ".join(missing)} state (weights only, '
+                f'like best_*.pth), so the optimizer and learning-rate schedule would restart silently; start a '
+                f'new schedule from its weights with --cfg-options load_from={filename} instead')
+
+    def resume(self, filename: str, *args, **kwargs) -> None:
+        """mmengine's resume on a checkpoint checked by :meth:`load_checkpoint` (training state present)."""
+        self._resuming = True
+        try:
+            super().resume(filename, *args, **kwargs)
+        finally:
+            self._resuming = False
+
+    def save_checkpoint(self, out_dir: str, filename: str, *args, **kwargs) -> None:
+        """mmengine's save_checkpoint, written atomically: a temporary file in ``out_dir``, then a rename."""
+        final = osp.join(out_dir, filename)
+        partial = temporary_name(final)
+        try:
+            super().save_checkpoint(out_dir, osp.basename(partial), *args, **kwargs)
+            if osp.isfile(partial):  # rank 0 only (save_checkpoint is master_only)
+                commit_file(partial, final)
+        finally:
+            if osp.exists(partial):
+                os.remove(partial)
+
+    def call_hook(self, fn_name: str, **kwargs) -> None:
+        """Hooks, plus the plain-data message hub just before a checkpoint is written."""
+        super().call_hook(fn_name, **kwargs)
+        if fn_name == 'before_save_checkpoint':
+            checkpoint = kwargs['checkpoint']
+            checkpoint['message_hub'] = message_hub_to_plain(checkpoint['message_hub'])

@@ -1,0 +1,370 @@
+// Device code of the CUDA MixConv kernels (NCHW, contiguous) and the host sequences that launch them.
+//
+// nvcc compiles this header for GPUs (mixconv_kernel.cu); the tests compile it with g++ against an
+// emulation of the CUDA execution model (tests/test_ops/cuda_emulation), which defines the CUDA
+// built-ins (threadIdx, __syncthreads, __shfl_down_sync, ...) and MIXDET_DYNAMIC_SMEM first. The launch
+// planning (tiles, grids, shared memory, workspace) is mixconv_launch.h, shared by both builds.
+//
+// One launch per pass covers every group; CTAs of the largest kernels come first. A CTA owns a block
+// of up to `cb` channels of one group and one (forward) or several consecutive (backward) items, an
+// item being an image and an output tile. It stages the input tile with its (k - 1) halo in shared
+// memory, writing the padding as zeros, then `switch (k)` enters code templated on the kernel size
+// and the stride so every tap loop unrolls. Accumulation is fp32 (fp64 for double).
+//   forward:  each thread computes a strip of kStrip outputs from a register window of the tile, read
+//             with 16-byte vector loads from rows stored by column phase (no bank conflicts).
+//   backward: per item, dX for the input pixels the output tile owns (rows [oy0*S, (oy0+tile_h)*S)),
+//             gathered per stride phase; each thread accumulates the dW taps of one (channel, kernel
+//             row) over a slice of the outputs of all the CTA's items, and the CTA writes one partial
+//             dW row per chunk of items. reduce_rows_kernel sums the rows in a fixed order (one or two
+//             passes), so dW is deterministic.
+#pragma once
+
+#include <cstdint>
+
+#include "mixconv_launch.h"
+
+#if defined(__CUDACC__)
+// `name`: the CTA's dynamic shared memory, 16-byte aligned.
+#define MIXDET_DYNAMIC_SMEM(name) extern __shared__ __align__(16) unsigned char name[]
+#elif !defined(MIXDET_CUDA_EMULATION)
+#error "mixconv_kernels.cuh needs nvcc or an emulation of the CUDA built-ins (MIXDET_CUDA_EMULATION)"
+#endif
+
+namespace mixdet {
+namespace cuda {
+
+// Weight pointers of the groups in the kernels' (sorted) group order; group j is [channels, 1, k, k].
+template <typename scalar_t>
+struct GroupWeights {
+  const scalar_t* w[kMaxGroups];
+};
+
+__device__ __forceinline__ int imin(int a, int b) { return a < b ? a : b; }
+__device__ __forceinline__ int floor_div(int a, int b) { return (a >= 0 ? a : a - b + 1) / b; }
+
+// A CTA's work: channels [c0, c0 + nc) of group g and items [t0, t1), which form chunk `chunk`.
+struct Work {
+  int g, c0, nc;
+  int64_t chunk, t0, t1;
+};
+
+__device__ __forceinline__ Work locate(const LaunchArgs& a, int64_t block) {
+  int g = 0;
+  while (g + 1 < a.num_groups && block >= a.item_begin[g + 1]) ++g;
+  const GroupArgs& grp = a.groups[g];
+  const int64_t local = block - a.item_begin[g];
+  const int64_t chunk = local % a.chunks;
+  const int c0 = grp.c_begin + static_cast<int>(local / a.chunks) * a.cb;
+  const int64_t t0 = chunk * a.items_per_cta;
+  return {g, c0, imin(a.cb, grp.c_begin + grp.channels - c0), chunk, t0,
+          t0 + a.items_per_cta < a.items ? t0 + a.items_per_cta : a.items};
+}
+
+// Item t: image n and the output tile at (oy0, ox0), of which vh x vw outputs lie inside the output.
+struct Item {
+  int n, oy0, ox0, vh, vw;
+};
+
+__device__ __forceinline__ Item item_at(const LaunchArgs& a, int64_t t) {
+  const int64_t tiles = static_cast<int64_t>(a.tiles_y) * a.tiles_x;
+  const int n = static_cast<int>(t / tiles), r = static_cast<int>(t - n * tiles);
+  const int ty = r / a.tiles_x, oy0 = ty * a.tile_h, ox0 = (r - ty * a.tiles_x) * a.tile_w;
+  return {n, oy0, ox0, imin(a.tile_h, a.h_out - oy0), imin(a.tile_w, a.w_out - ox0)};
+}
+
+// s_w[cl][K*K] <- the weights of the nc channels starting at `src`.
+template <int K, typename scalar_t, typename acc_t>
+__device__ void load_weights(const scalar_t* src, int nc, acc_t* s_w) {
+  for (int i = threadIdx.x; i < nc * K * K; i += blockDim.x) s_w[i] = static_cast<acc_t>(src[i]);
+}
+
+// planes[cl][r0 + row][q0 + col] (zero outside the h x w plane) for cl < nc, row < rows, col < cols, into
+// dst[cl * chan + (row * PHASES + col % PHASES) * pitch + col / PHASES]: each row as PHASES column phases.
+// Plane cl starts at src + cl * plane. Threads walk rows: each row goes to `lanes` consecutive threads
+// (the power of two >= cols, at most 32), one division per row.
+template <int PHASES, typename scalar_t, typename acc_t>
+__device__ void load_rows(const scalar_t* src, int64_t plane, int nc, int h, int w, int r0, int q0, int rows,
+                          int cols, int pitch, int chan, acc_t* dst) {
+  int lanes = 1;
+  while (lanes < cols && lanes < 32) lanes <<= 1;
+  const int lane = threadIdx.x & (lanes - 1), step = blockDim.x / lanes;
+  for (int rr = threadIdx.x / lanes; rr < nc * rows; rr += step) {
+    const int cl = rr / rows, row = rr - cl * rows, r = r0 + row;
+    acc_t* d = dst + cl * chan + row * PHASES * pitch;
+    const scalar_t* s = src + cl * plane + static_cast<int64_t>(r >= 0 && r < h ? r : 0) * w;
+    for (int q = lane; q < cols; q += lanes) {
+      const int col = q0 + q;
+      const bool inside = r >= 0 && r < h && col >= 0 && col < w;
+      d[q % PHASES * pitch + q / PHASES] = inside ? static_cast<acc_t>(s[col]) : acc_t(0);
+    }
+  }
+}
+
+// 16 bytes of shared memory as one vector load.
+template <typename T>
+struct alignas(16) Vec16 {
+  T v[16 / sizeof(T)];
+};
+
+// win[0, kStrip - 1 + taps) <- the window of column phase P that a strip of kStrip outputs reads in one
+// input row (`row` is 16-byte aligned), in 16-byte vectors.
+template <int K, int S, int P, typename acc_t>
+__device__ __forceinline__ void load_window(const acc_t* row, acc_t* win) {
+  constexpr int kPerVec = 16 / sizeof(acc_t);
+  constexpr int kVectors = (kStrip - 1 + phase_taps(K, S, P) + kPerVec - 1) / kPerVec;
+  const Vec16<acc_t>* v = reinterpret_cast<const Vec16<acc_t>*>(row);
+#pragma unroll
+  for (int i = 0; i < kVectors; ++i) {
+    const Vec16<acc_t> q = v[i];
+#pragma unroll
+    for (int e = 0; e < kPerVec; ++e) win[i * kPerVec + e] = q.v[e];
+  }
+}
+
+template <int K, int S, typename scalar_t, typename acc_t>
+__device__ void forward_item(const LaunchArgs& a, const Work& wk, const Item& it, const scalar_t* x,
+                             const scalar_t* wg, scalar_t* y, acc_t* smem) {
+  const GroupArgs& grp = a.groups[wk.g];
+  const ForwardTile t(a.tile_h, a.tile_w, K, S);
+  const int strips = (it.vw + kStrip - 1) / kStrip;
+  acc_t* s_w = smem;
+  acc_t* s_in = smem + round_up(a.cb * K * K, kSmemVec);
+  load_weights<K>(wg + static_cast<int64_t>(wk.c0 - grp.c_begin) * K * K, wk.nc, s_w);
+  load_rows<S>(x + (static_cast<int64_t>(it.n) * a.c + wk.c0) * a.h * a.w, static_cast<int64_t>(a.h) * a.w, wk.nc,
+               a.h, a.w, it.oy0 * S - grp.pad_top, it.ox0 * S - grp.pad_left, (it.vh - 1) * S + K,
+               (strips * kStrip - 1) * S + K, t.pitch, t.channel, s_in);
+  __syncthreads();
+  // Output column sx + r, tap kw reads input column S * (sx + r) + kw: phase kw % S, element sx + r + kw / S.
+  constexpr int kWindow = round_up(kStrip - 1 + phase_taps(K, S, 0), 16 / sizeof(acc_t));
+  const int per_channel = it.vh * strips;
+  for (int i = threadIdx.x; i < wk.nc * per_channel; i += blockDim.x) {
+    const int cl = i / per_channel, rem = i - cl * per_channel, ty = rem / strips, sx = (rem - ty * strips) * kStrip;
+    const acc_t* wc = s_w + cl * K * K;
+    const acc_t* src = s_in + cl * t.channel + ty * S * S * t.pitch + sx;
+    acc_t acc[kStrip] = {};
+#pragma unroll
+    for (int kh = 0; kh < K; ++kh) {
+      acc_t win[S][kWindow];
+      load_window<K, S, 0>(src + kh * S * t.pitch, win[0]);
+      if constexpr (S == 2) load_window<K, S, 1>(src + (kh * S + 1) * t.pitch, win[S - 1]);
+#pragma unroll
+      for (int kw = 0; kw < K; ++kw) {
+        const acc_t wv = wc[kh * K + kw];
+#pragma unroll
+        for (int r = 0; r < kStrip; ++r) acc[r] += wv * win[kw % S][r + kw / S];
+      }
+    }
+    scalar_t* dst = y + (static_cast<int64_t>(it.n) * a.c + wk.c0 + cl) * a.h_out * a.w_out +
+                    static_cast<int64_t>(it.oy0 + ty) * a.w_out + it.ox0 + sx;
+#pragma unroll
+    for (int r = 0; r < kStrip; ++r)
+      if (sx + r < it.vw) dst[r] = static_cast<scalar_t>(acc[r]);
+  }
+}
+
+template <int K, int S, typename scalar_t, typename acc_t>
+__device__ void backward_cta(const LaunchArgs& a, const Work& wk, const scalar_t* dy, const scalar_t* x,
+                             const scalar_t* wg, scalar_t* dx, acc_t* partial, acc_t* smem) {
+  const GroupArgs& grp = a.groups[wk.g];
+  const BackwardTile t(a.tile_h, a.tile_w, K, S);
+  acc_t* s_w = smem;
+  acc_t* s_dy = s_w + a.cb * K * K;
+  acc_t* s_x = s_dy + a.cb * t.dy_h * t.dy_w;
+  acc_t* s_red = s_x + a.cb * t.x_h * t.x_w;
+  if (dx != nullptr) load_weights<K>(wg + static_cast<int64_t>(wk.c0 - grp.c_begin) * K * K, wk.nc, s_w);
+  // dW: thread -> (channel, kernel row) pair and one of `lanes` slices of each item's outputs; it keeps
+  // the K taps of its row in registers across the items.
+  const int pairs = wk.nc * K;
+  int lanes = 1;
+  while (lanes * 2 * pairs <= static_cast<int>(blockDim.x)) lanes <<= 1;
+  const int pair = threadIdx.x / lanes, lane = threadIdx.x & (lanes - 1);
+  const bool active = partial != nullptr && pair < pairs;
+  const int cl_w = active ? pair / K : 0, kh_w = active ? pair - cl_w * K : 0;
+  acc_t acc[K] = {};
+  const int64_t plane_in = static_cast<int64_t>(a.h) * a.w, plane_out = static_cast<int64_t>(a.h_out) * a.w_out;
+  for (int64_t item = wk.t0; item < wk.t1; ++item) {
+    const Item it = item_at(a, item);
+    // dy rows [dy_r0, dy_r0 + dy_h) cover every output that touches the input rows this item owns.
+    const int dy_r0 = floor_div(it.oy0 * S + grp.pad_top - (K - 1), S);
+    const int dy_c0 = floor_div(it.ox0 * S + grp.pad_left - (K - 1), S);
+    load_rows<1>(dy + (static_cast<int64_t>(it.n) * a.c + wk.c0) * plane_out, plane_out, wk.nc, a.h_out, a.w_out, dy_r0,
+              dy_c0, t.dy_h, t.dy_w, t.dy_w, t.dy_h * t.dy_w, s_dy);
+    if (partial != nullptr)
+      load_rows<1>(x + (static_cast<int64_t>(it.n) * a.c + wk.c0) * plane_in, plane_in, wk.nc, a.h, a.w,
+                   it.oy0 * S - grp.pad_top, it.ox0 * S - grp.pad_left, t.x_h, t.x_w, t.x_w, t.x_h * t.x_w, s_x);
+    __syncthreads();
+
+    if (dx != nullptr) {
+      // dx[ih][iw] = sum over taps with (ih + pad_top - kh) % S == 0 of w[kh][kw] * dy[(ih + pad_top - kh) / S][..]
+      const int rows = imin(a.tile_h * S, a.h - it.oy0 * S), cols = imin(a.tile_w * S, a.w - it.ox0 * S);
+      const int area = rows * cols;
+      for (int i = threadIdx.x; i < wk.nc * area; i += blockDim.x) {
+        const int cl = i / area, rc = i - cl * area;
+        const int ih = it.oy0 * S + rc / cols, iw = it.ox0 * S + rc % cols;
+        const int ph = (ih + grp.pad_top) % S, pw = (iw + grp.pad_left) % S;
+        const acc_t* wc = s_w + cl * K * K;
+        const acc_t* d = s_dy + cl * t.dy_h * t.dy_w;
+        acc_t sum = 0;
+#pragma unroll
+        for (int jh = 0; jh < (K + S - 1) / S; ++jh) {
+          const int kh = ph + S * jh;
+          if (kh >= K) continue;
+          const int row = (ih + grp.pad_top - kh) / S - dy_r0;
+#pragma unroll
+          for (int jw = 0; jw < (K + S - 1) / S; ++jw) {
+            const int kw = pw + S * jw;
+            if (kw >= K) continue;
+            sum += wc[kh * K + kw] * d[row * t.dy_w + (iw + grp.pad_left - kw) / S - dy_c0];
+          }
+        }
+        dx[(static_cast<int64_t>(it.n) * a.c + wk.c0 + cl) * plane_in + static_cast<int64_t>(ih) * a.w + iw] =
+            static_cast<scalar_t>(sum);
+      }
+    }
+
+    if (active) {
+      const acc_t* d = s_dy + cl_w * t.dy_h * t.dy_w + (it.oy0 - dy_r0) * t.dy_w + it.ox0 - dy_c0;
+      const acc_t* xs = s_x + cl_w * t.x_h * t.x_w + kh_w * t.x_w;
+      for (int o = lane; o < it.vh * it.vw; o += lanes) {
+        const int ty = o / it.vw, tx = o - ty * it.vw;
+        const acc_t g = d[ty * t.dy_w + tx];
+        const acc_t* xr = xs + ty * S * t.x_w + tx * S;
+#pragma unroll
+        for (int kw = 0; kw < K; ++kw) acc[kw] += g * xr[kw];
+      }
+    }
+    __syncthreads();  // the next item's loads overwrite the tiles
+  }
+  if (partial == nullptr) return;
+
+  // Sum each pair's `lanes` slices: shuffles within a warp, then over the pair's warps in shared memory.
+  const int width = lanes < 32 ? lanes : 32;
+#pragma unroll
+  for (int kw = 0; kw < K; ++kw)
+    for (int offset = width / 2; offset > 0; offset >>= 1)
+      acc[kw] += __shfl_down_sync(0xffffffffu, acc[kw], offset, width);
+  if (lanes > 32) {
+    const int warp = threadIdx.x / 32;
+    if (active && threadIdx.x % 32 == 0)
+#pragma unroll
+      for (int kw = 0; kw < K; ++kw) s_red[warp * K + kw] = acc[kw];
+    __syncthreads();
+    if (active && lane == 0)
+#pragma unroll
+      for (int kw = 0; kw < K; ++kw) {
+        acc_t sum = 0;
+        for (int j = 0; j < lanes / 32; ++j) sum += s_red[(warp + j) * K + kw];
+        acc[kw] = sum;
+      }
+  }
+  if (active && lane == 0) {
+    acc_t* dst = partial + wk.chunk * a.w_total + grp.w_offset +
+                 static_cast<int64_t>(wk.c0 - grp.c_begin + cl_w) * K * K + kh_w * K;
+#pragma unroll
+    for (int kw = 0; kw < K; ++kw) dst[kw] = acc[kw];
+  }
+}
+
+#define MIXDET_SWITCH_K(k, ...)                           \
+  switch (k) {                                            \
+    case 1: { constexpr int K = 1; __VA_ARGS__; } break;  \
+    case 3: { constexpr int K = 3; __VA_ARGS__; } break;  \
+    case 5: { constexpr int K = 5; __VA_ARGS__; } break;  \
+    case 7: { constexpr int K = 7; __VA_ARGS__; } break;  \
+    case 9: { constexpr int K = 9; __VA_ARGS__; } break;  \
+    case 11: { constexpr int K = 11; __VA_ARGS__; } break; \
+  }
+
+template <int S, typename scalar_t, typename acc_t>
+__global__ void __launch_bounds__(kThreads)
+    mixconv_forward_kernel(LaunchArgs a, GroupWeights<scalar_t> w, const scalar_t* __restrict__ x,
+                           scalar_t* __restrict__ y) {
+  MIXDET_DYNAMIC_SMEM(smem_raw);
+  const Work wk = locate(a, blockIdx.x);
+  const Item it = item_at(a, wk.t0);
+  MIXDET_SWITCH_K(a.groups[wk.g].k,
+                  forward_item<K, S>(a, wk, it, x, w.w[wk.g], y, reinterpret_cast<acc_t*>(smem_raw)))
+}
+
+template <int S, typename scalar_t, typename acc_t>
+__global__ void __launch_bounds__(kThreads)
+    mixconv_backward_kernel(LaunchArgs a, GroupWeights<scalar_t> w, const scalar_t* __restrict__ dy,
+                            const scalar_t* __restrict__ x, scalar_t* __restrict__ dx, acc_t* __restrict__ partial) {
+  MIXDET_DYNAMIC_SMEM(smem_raw);
+  const Work wk = locate(a, blockIdx.x);
+  MIXDET_SWITCH_K(a.groups[wk.g].k,
+                  backward_cta<K, S>(a, wk, dy, x, w.w[wk.g], dx, partial, reinterpret_cast<acc_t*>(smem_raw)))
+}
+
+// out[blockIdx.y][c] = sum of in[r][c] over the rows r of row block blockIdx.y ([by * rows_per_cta, ...)
+// within [0, rows)), for the kReduceCols columns c of block blockIdx.x. Thread (ry, cx) sums rows
+// ry, ry + 8, ...; the 8 sums are added in order: a fixed order, so the result is deterministic.
+template <typename in_t, typename out_t>
+__global__ void __launch_bounds__(kThreads)
+    reduce_rows_kernel(const in_t* __restrict__ in, int64_t rows, int64_t cols, int64_t rows_per_cta,
+                       out_t* __restrict__ out) {
+  MIXDET_DYNAMIC_SMEM(smem_raw);
+  in_t* part = reinterpret_cast<in_t*>(smem_raw);  // [blockDim.x / kReduceCols][kReduceCols]
+  const int cx = threadIdx.x % kReduceCols, ry = threadIdx.x / kReduceCols, ny = blockDim.x / kReduceCols;
+  const int64_t col = static_cast<int64_t>(blockIdx.x) * kReduceCols + cx;
+  const int64_t r0 = static_cast<int64_t>(blockIdx.y) * rows_per_cta;
+  const int64_t r1 = r0 + rows_per_cta < rows ? r0 + rows_per_cta : rows;
+  in_t sum = 0;
+  if (col < cols)
+    for (int64_t r = r0 + ry; r < r1; r += ny) sum += in[r * cols + col];
+  part[threadIdx.x] = sum;
+  __syncthreads();
+  if (ry == 0 && col < cols) {
+    in_t total = 0;
+    for (int j = 0; j < ny; ++j) total += part[j * kReduceCols + cx];
+    out[static_cast<int64_t>(blockIdx.y) * cols + col] = static_cast<out_t>(total);
+  }
+}
+
+// The weights in the kernels' group order; `weights[g]` is group g of the op's list.
+template <typename scalar_t>
+GroupWeights<scalar_t> group_weights(const LaunchArgs& a, const scalar_t* const* weights) {
+  GroupWeights<scalar_t> w{};
+  for (int j = 0; j < a.num_groups; ++j) w.w[j] = weights[a.groups[j].source];
+  return w;
+}
+
+// The launches of one forward pass; `launch(kernel, Launch, args...)` runs a kernel (on the current
+// CUDA stream, or in the emulation).
+template <typename scalar_t, typename acc_t, typename Launcher>
+void run_forward(const ForwardPlan& p, const scalar_t* const* weights, const scalar_t* x, scalar_t* y,
+                 Launcher&& launch) {
+  const GroupWeights<scalar_t> w = group_weights(p.args, weights);
+  if (p.args.stride == 1)
+    launch(mixconv_forward_kernel<1, scalar_t, acc_t>, p.conv, p.args, w, x, y);
+  else
+    launch(mixconv_forward_kernel<2, scalar_t, acc_t>, p.conv, p.args, w, x, y);
+}
+
+// The launches of one backward pass. dx == nullptr skips the input gradient, dw == nullptr the weight
+// gradient (packed [w_total], groups in the op's order); `workspace` holds p.workspace_bytes.
+template <typename scalar_t, typename acc_t, typename Launcher>
+void run_backward(const BackwardPlan& p, const scalar_t* const* weights, const scalar_t* dy, const scalar_t* x,
+                  scalar_t* dx, scalar_t* dw, void* workspace, Launcher&& launch) {
+  const GroupWeights<scalar_t> w = group_weights(p.args, weights);
+  acc_t* partial = dw != nullptr ? static_cast<acc_t*>(workspace) : nullptr;
+  if (p.args.stride == 1)
+    launch(mixconv_backward_kernel<1, scalar_t, acc_t>, p.conv, p.args, w, dy, x, dx, partial);
+  else
+    launch(mixconv_backward_kernel<2, scalar_t, acc_t>, p.conv, p.args, w, dy, x, dx, partial);
+  if (dw == nullptr) return;
+  const int64_t rows = p.args.chunks, cols = p.args.w_total;
+  if (p.reduce2.blocks_x == 0) {
+    launch(reduce_rows_kernel<acc_t, scalar_t>, p.reduce, static_cast<const acc_t*>(partial), rows, cols,
+           p.reduce_rows, dw);
+    return;
+  }
+  acc_t* partial2 = reinterpret_cast<acc_t*>(static_cast<unsigned char*>(workspace) + p.partial2_offset);
+  launch(reduce_rows_kernel<acc_t, acc_t>, p.reduce, static_cast<const acc_t*>(partial), rows, cols, p.reduce_rows,
+         partial2);
+  launch(reduce_rows_kernel<acc_t, scalar_t>, p.reduce2, static_cast<const acc_t*>(partial2), p.reduce.blocks_y,
+         cols, p.reduce.blocks_y, dw);
+}
+
+}  // namespace cuda
+}  // namespace mixdet

@@ -2,13 +2,15 @@
 
 Usage:
     python tools/analysis_tools/train_throughput.py CONFIG [CONFIG ...] [--size 192] [--batch 8] [--steps 5]
-                                              [--rounds 5] [--threads 1]
+                                                    [--rounds 5] [--threads 1] [--impls fused reference]
 
 One step = the detector's loss on a synthetic batch (random images, three random boxes per image),
-backward and an SGD step; no data loading. After one warm-up step per config, each round times
-``--steps`` steps of every config in turn; the result per config is the median over the rounds.
+backward and an SGD step; no data loading. ``--impls`` times each config once per MixConv implementation
+(``$MIXDET_MIXCONV_IMPL`` set around its steps). After one warm-up step per entry, each round times
+``--steps`` steps of every entry in turn; the result per entry is the median over the rounds.
 """
 import argparse
+import os
 import statistics
 import time
 
@@ -27,6 +29,8 @@ def parse_args():
     parser.add_argument('--steps', type=int, default=5, help='timed steps per config and round (default 5)')
     parser.add_argument('--rounds', type=int, default=5, help='rounds (default 5)')
     parser.add_argument('--threads', type=int, help='torch.set_num_threads')
+    parser.add_argument('--impls', nargs='+', choices=['auto', 'fused', 'reference'],
+                        help='time every config under each of these MixConv implementations')
     return parser.parse_args()
 
 
@@ -68,21 +72,29 @@ def main():
     if args.threads:
         torch.set_num_threads(args.threads)
     import mixdet  # noqa: F401  (registers mixdet's models)
+    from mixdet.ops.mixconv import IMPL_ENV
     steps = {config: train_step_fn(config, args) for config in args.configs}
-    for step in steps.values():
-        step()
-    seconds = {config: [] for config in args.configs}
+    entries = [(config, impl) for config in args.configs for impl in args.impls or [None]]
+
+    def run(config, impl, count):
+        if impl is not None:
+            os.environ[IMPL_ENV] = impl
+        start = time.perf_counter()
+        for _ in range(count):
+            steps[config]()
+        return (time.perf_counter() - start) / count
+
+    for config, impl in entries:
+        run(config, impl, 1)
+    seconds = {entry: [] for entry in entries}
     for _ in range(args.rounds):
-        for config, step in steps.items():
-            start = time.perf_counter()
-            for _ in range(args.steps):
-                step()
-            seconds[config].append((time.perf_counter() - start) / args.steps)
+        for entry in entries:
+            seconds[entry].append(run(*entry, args.steps))
     print(f'input {args.size}x{args.size}, batch {args.batch}, {torch.get_num_threads()} threads, '
           f'{args.rounds} rounds x {args.steps} steps, interleaved')
-    for config, times in seconds.items():
+    for (config, impl), times in seconds.items():
         median = statistics.median(times)
-        print(f'{config}: {args.batch / median:.2f} img/s (median step {median:.3f} s, '
+        print(f'{config}{f" [{impl}]" if impl else ""}: {args.batch / median:.2f} img/s (median step {median:.3f} s, '
               f'range {min(times):.3f}-{max(times):.3f} s)')
 
 

@@ -1,3 +1,4 @@
+from .mixconv_backbone import MixConvBackbone
 from .mixnet import MixNet
 
-__all__ = ['MixNet']
+__all__ = ['MixConvBackbone', 'MixNet']

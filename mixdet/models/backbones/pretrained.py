@@ -6,6 +6,8 @@ them with an error naming the checkpoint and the differing keys.
 """
 from __future__ import annotations
 
+from typing import Callable, Optional
+
 import torch
 from mmengine.logging import print_log
 
@@ -14,12 +16,15 @@ from mixdet.utils.state_dicts import CheckpointError, checkpoint_state, load_sta
 
 
 def load_pretrained_strictly(module: torch.nn.Module, checkpoint: str, prefix: str | None = None,
-                             optional_prefixes: tuple[str, ...] = ()) -> None:
+                             optional_prefixes: tuple[str, ...] = (),
+                             convert: Optional[Callable[[dict], dict]] = None) -> None:
     """Load ``checkpoint`` (its keys under ``prefix``, if given) into ``module``: every key must exist with the
     same shape, else CheckpointError (a ValueError) naming the file.
 
     Keys starting with one of ``optional_prefixes`` that the module lacks (parts it did not build, e.g. an
     unused head) are dropped with a log line. The file is read as data (:func:`load_checkpoint_file`).
+    ``convert`` maps the checkpoint's state_dict to the module's layout before the check (e.g.
+    MixConvBackbone's centre-embedded depthwise kernels).
     """
     state = checkpoint_state(load_checkpoint_file(checkpoint), checkpoint)
     if prefix:
@@ -27,6 +32,8 @@ def load_pretrained_strictly(module: torch.nn.Module, checkpoint: str, prefix: s
         state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
         if not state:
             raise CheckpointError(f'checkpoint {checkpoint} has no keys under prefix {prefix!r}')
+    if convert is not None:
+        state = convert(state)
     expected = module.state_dict()
     unused = sorted(k for k in state if k not in expected and k.startswith(optional_prefixes))
     if unused:

@@ -92,7 +92,8 @@ MUTATIONS = [
              f'{AUTOCAST_TESTS}::test_op_has_autocast_kernels'),
     mutation('flops-per-group-channels', 'FLOP formula of the fused op forgets the channels of each group',
              'mixdet/utils/complexity.py', 'sum(c * kh * kw for c, _, kh, kw in w_shapes)',
-             'sum(kh * kw for c, _, kh, kw in w_shapes)', 'tests/test_tools/test_get_flops.py'),
+             'sum(kh * kw for c, _, kh, kw in w_shapes)',
+             'tests/test_tools/test_complexity.py::test_fused_op_counts_the_flops_of_split_conv_cat'),
     # --- the MixNet backbone
     mutation('out-indices-order', 'taps come in the order of out_indices, not in network order', MIXNET,
              '        return tuple(t for t in order if t in out_indices)', '        return tuple(out_indices)',
@@ -126,7 +127,7 @@ MUTATIONS = [
                    'problems = dict(missing=[], '),
               Edit('mixdet/utils/state_dicts.py', '    module.load_state_dict(state, strict=True)\n',
                    '    module.load_state_dict(state, strict=False)\n')),
-             ('tests/test_models/test_timm_parity.py',), k='pretrained'),
+             (f'{BACKBONE_TESTS}::test_pretrained_missing_a_key_is_refused',)),
     # --- detector and configs
     mutation('neck-width-unchecked', 'an explicit neck.in_channels that does not match the backbone is accepted',
              'mixdet/models/detectors/ssdlite.py', '    elif tuple(in_channels) != taps:',
@@ -143,7 +144,8 @@ MUTATIONS = [
              'tests/test_detection/test_coco_layout.py'),
     mutation('data-root-misses-evaluators', '--cfg-options data_root=... does not reach the COCO evaluators',
              'mixdet/engine/config_setup.py', 'if ann_file and ann_file.startswith(old_root):',
-             'if ann_file and ann_file.startswith(new_root):', 'tests/test_detection/test_coco_layout.py'),
+             'if ann_file and ann_file.startswith(new_root):',
+             'tests/test_engine/test_config_setup.py::test_data_root_reaches_datasets_and_evaluators'),
     # --- datasets
     mutation('skipped-box-count', 'skipped boxes are counted over all annotations (unknown categories too)',
              CHECKED_COCO, "        candidates = sum(1 for a in annotations if a['category_id'] in self.cat_ids)",
@@ -153,6 +155,10 @@ MUTATIONS = [
              'recognised)', CHECKED_COCO, "DECODE_FAILURE = 'failed to load image'",
              "DECODE_FAILURE = 'Failed to load image'",
              'tests/test_detection/test_bad_input.py::test_corrupt_images_are_skipped_and_counted_when_training'),
+    mutation('missing-images-evaluated', 'missing image files are skipped in evaluation (and fail training) instead '
+             'of the reverse', CHECKED_COCO, '        if missing and self.test_mode:',
+             '        if missing and not self.test_mode:',
+             'tests/test_detection/test_bad_input.py::test_missing_image_files_skip_in_training_and_fail_in_testing'),
     mutation('shapes-bbox-off-by-one', 'shapes dataset: boxes one pixel too narrow (bbox from mask)',
              'mixdet/datasets/shapes.py', 'float(cols[-1] + 1 - x0)', 'float(cols[-1] - x0)',
              'tests/test_shapes_dataset.py::test_boxes_are_tight_around_the_full_shape_mask'),
@@ -163,7 +169,7 @@ MUTATIONS = [
     mutation('weights-only-off', 'checkpoints are read with the full unpickler (code in a file runs)',
              'mixdet/engine/safe_checkpoint.py', 'map_location=map_location, weights_only=True)',
              'map_location=map_location, weights_only=False)',
-             f'{SECURITY_TESTS}::test_unreadable_checkpoints_are_one_line_errors_naming_the_file'),
+             f'{SECURITY_TESTS}::test_a_checkpoint_that_names_a_function_is_refused'),
     mutation('meta-config-kept', "meta['config'] of a resumed checkpoint reaches mmengine (which evaluates it)",
              RUNNER, "meta.pop('config', None) is not None", "meta.get('config') is not None",
              f'{SECURITY_TESTS}::test_config_text_in_a_checkpoint_is_never_evaluated'),
@@ -183,5 +189,5 @@ MUTATIONS = [
                    '        if outdated is not None and self.file_backend.isfile(outdated):\n'
                    '            self.file_backend.remove(outdated)\n',
                    "        write_text_atomically(osp.join(runner.work_dir, 'last_checkpoint'), self.last_ckpt)\n")),
-             ('tests/test_detection/test_checkpoint_kills.py',)),
+             ('tests/test_engine/test_checkpoint_hook.py::test_a_save_that_dies_leaves_the_previous_checkpoint',)),
 ]

@@ -247,7 +247,8 @@ def main() -> None:
     parser.add_argument('--only', nargs='+', metavar='NAME', help='run these mutations only')
     parser.add_argument('--list', action='store_true', help='list the mutations and their tests, then exit')
     parser.add_argument('--jobs', type=int, default=1, help='mutations checked at once, each in its own copy')
-    parser.add_argument('--timeout', type=float, default=900, help='seconds per test run or rebuild (default 900; the unmutated run of all the tests: 4x)')
+    parser.add_argument('--timeout', type=float, default=900,
+                        help='seconds per test run or rebuild (default 900; the unmutated run of all tests: 4x)')
     parser.add_argument('--write', type=Path, metavar='MD', help='record the result in this file (docs/testing.md)')
     parser.add_argument('--keep', action='store_true', help='keep the temporary copies')
     args = parser.parse_args()

@@ -13,7 +13,7 @@ DEPS := requirements/build.txt requirements/runtime.txt requirements/tests.txt s
 	$(wildcard mixdet/ops/csrc/*.cpp mixdet/ops/csrc/*.h mixdet/ops/csrc/*/*.cpp mixdet/ops/csrc/*/*.cu \
 		mixdet/ops/csrc/*/*.cuh mixdet/ops/csrc/*/*.h)
 
-.PHONY: install demo test clean-venv cuda-check gpu-check gpu-wheels
+.PHONY: install demo test mutation-check clean-venv cuda-check gpu-check gpu-wheels
 
 install: $(STAMP)
 
@@ -53,6 +53,11 @@ demo: $(STAMP) $(DEMO_DATA)
 
 test: $(STAMP)
 	$(PY) -m pytest tests
+
+# Not part of `make test` or CI: break the code in the curated ways of tools/dev/mutations.py, one at a time in a
+# temporary copy, and report which breakages the tests catch (docs/testing.md). MUTATION_ARGS='--only NAME ...'.
+mutation-check: $(STAMP)
+	$(PY) tools/dev/mutation_check.py $(MUTATION_ARGS)
 
 clean-venv:
 	rm -rf $(VENV)

@@ -171,6 +171,14 @@ def test_unreadable_checkpoints_are_one_line_errors_naming_the_file(legit, tmp_p
         assert str(path) in message and '\n' not in message, (name, message)
 
 
+def test_a_checkpoint_that_names_a_function_is_refused(tmp_path):
+    """The weights-only reader refuses any global outside torch's safe set (no trained checkpoint needed)."""
+    path = tmp_path / 'function.pth'
+    torch.save({'state_dict': {}, 'hook': os.system}, path)
+    with pytest.raises(CheckpointError, match=f'refusing to load checkpoint {path}: it asks to run or build'):
+        load_checkpoint_file(path)
+
+
 def test_tools_refuse_a_truncated_checkpoint_in_one_line(shapes_root, legit, tmp_path):
     truncated = bad_files(legit, tmp_path)['truncated']
     result = run_tool('tools/test.py', SHAPES_CONFIG, truncated, *common(shapes_root, tmp_path), check=False)

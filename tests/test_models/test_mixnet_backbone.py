@@ -139,3 +139,13 @@ def test_init_cfg_is_applied():
     model = MixNet(arch='s', out_indices=(5, ), init_cfg=dict(type='Constant', layer='Conv2d', val=0.5, bias=0.))
     model.init_weights()
     assert torch.all(model.blocks[3][0].conv_dw[2].weight == 0.5) and torch.all(model.conv_stem.weight == 0.5)
+
+
+def test_pretrained_missing_a_key_is_refused(tmp_path):
+    state = MixNet(arch='s', out_indices=(5, )).state_dict()
+    del state['blocks.3.0.conv_pw.weight']
+    path = str(tmp_path / 'partial.pth')
+    torch.save(state, path)
+    model = MixNet(arch='s', out_indices=(5, ), init_cfg=dict(type='Pretrained', checkpoint=path))
+    with pytest.raises(ValueError, match=r"partial.pth does not fit MixNet \(missing: \['blocks.3.0.conv_pw.weight'\]"):
+        model.init_weights()

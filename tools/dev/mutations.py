@@ -1,0 +1,193 @@
+"""The curated breakages of ``tools/dev/mutation_check.py``: each is a bug a user would suffer from.
+
+A mutation names the exact text it replaces (each ``old`` must occur exactly once in its file when it is
+applied, else the check reports the mutation as STALE) and the tests that should notice: pytest node ids
+(a file, ``file::test`` or ``file::test[id]``) and an optional ``-k`` expression. Keep the selections small:
+the whole list runs on a loaded 2-core machine.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+
+@dataclass(frozen=True)
+class Edit:
+    path: str
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
+class Mutation:
+    name: str
+    description: str
+    edits: tuple[Edit, ...]
+    tests: tuple[str, ...]
+    k: Optional[str] = None
+    timeout: Optional[float] = None  # seconds; the check's --timeout when None
+
+    @property
+    def files(self) -> list[str]:
+        return list(dict.fromkeys(e.path for e in self.edits))
+
+
+def mutation(name: str, description: str, path: str, old: str, new: str, *tests: str, **kwargs) -> Mutation:
+    """A mutation of one edit."""
+    return Mutation(name, description, (Edit(path, old, new),), tests, **kwargs)
+
+
+REFERENCE = 'mixdet/ops/mixconv_reference.py'
+MIXNET = 'mixdet/models/backbones/mixnet.py'
+CPU_KERNEL = 'mixdet/ops/csrc/cpu/mixconv_kernel.cpp'
+CHECKED_COCO = 'mixdet/datasets/checked_coco.py'
+RUNNER = 'mixdet/engine/runner.py'
+HOOK = 'mixdet/engine/checkpoint_hook.py'
+OP_TESTS = 'tests/test_ops/test_mixconv_op.py'
+AUTOCAST_TESTS = 'tests/test_ops/test_mixconv_autocast.py'
+BACKBONE_TESTS = 'tests/test_models/test_mixnet_backbone.py'
+PARITY_S = 'tests/test_models/test_timm_parity.py::test_converted_weights_reproduce_timm[mixnet-s]'
+CONFIG_TESTS = 'tests/test_detection/test_configs.py'
+SECURITY_TESTS = 'tests/test_detection/test_checkpoint_security.py'
+
+MUTATIONS = [
+    # --- the MixConv op
+    mutation('split-remainder-last', 'TF channel split: the remainder goes to the last group, not the first',
+             REFERENCE, '    sizes[0] += channels - sum(sizes)', '    sizes[-1] += channels - sum(sizes)',
+             'tests/test_ops/test_mixconv_reference.py::test_split_channels_follows_tf_rule'),
+    mutation('same-pad-side', "TF 'same' padding puts the odd pad before (top/left) instead of after",
+             REFERENCE, '    return total // 2, total - total // 2', '    return total - total // 2, total // 2',
+             'tests/test_ops/test_mixconv_reference.py::test_same_padding_matches_tensorflow'),
+    mutation('cpu-stride2-tap', 'CPU kernel: odd kernel columns read the wrong phase column at stride 2 (forward '
+             'of wide planes, weight gradient)', CPU_KERNEL,
+             '* geo.cols + col / plan.stride;', '* geo.cols + (col + plan.stride - 1) / plan.stride;',
+             f'{OP_TESTS}::test_matches_reference_float64'),
+    mutation('cpu-narrow-column-stride', 'CPU kernel: the forward of narrow planes (< 20 columns) ignores the '
+             'column stride', CPU_KERNEL,
+             'base[o] = ((oc / plan.w_out) * s * cols + (oc % plan.w_out) * s) * L;',
+             'base[o] = ((oc / plan.w_out) * s * cols + (oc % plan.w_out)) * L;',
+             f'{OP_TESTS}::test_matches_reference_float64'),
+    mutation('cpu-input-grad-transposed', 'CPU kernel: the input gradient uses the transposed kernel', CPU_KERNEL,
+             'w[kh * g.k + kw]), (lead', 'w[kw * g.k + kh]), (lead',
+             f'{OP_TESTS}::test_matches_reference_float64'),
+    mutation('cuda-forward-barrier', 'CUDA forward kernel: no barrier between loading the shared-memory tiles '
+             'and reading them', 'mixdet/ops/csrc/cuda/mixconv_kernels.cuh',
+             '(strips * kStrip - 1) * S + K, t.pitch, t.channel, s_in);\n  __syncthreads();\n',
+             '(strips * kStrip - 1) * S + K, t.pitch, t.channel, s_in);\n',
+             'tests/test_ops/test_cuda_emulation.py::test_kernel_sizes_strides_paddings[torch.float32]'),
+    mutation('fused-bias-dropped', 'mixconv2d(impl=fused) ignores the bias', 'mixdet/ops/mixconv.py',
+             '        out = out + bias.view(1, -1, 1, 1)', '        out = out',
+             f'{OP_TESTS}::test_channels_last_noncontiguous_bias_and_dilation'),
+    mutation('cpu-auto-rule-training', "impl='auto' on CPU runs split/conv/cat for float32 training too (the "
+             'slow backward)', 'mixdet/ops/mixconv.py',
+             "input.dtype == torch.float32 and not needs_grad", 'input.dtype == torch.float32',
+             f'{OP_TESTS}::test_cpu_auto_rule_runs_reference_for_fp32_inference'),
+    mutation('autocast-args-dropped', 'mixconv2d no longer applies autocast to its arguments',
+             'mixdet/ops/mixconv.py',
+             '    input, weights, bias = autocast_arguments(input, weights, bias)\n    kernels =', '    kernels =',
+             f'{AUTOCAST_TESTS}::test_mixconv2d_runs_in_the_autocast_dtype_with_float32_gradients'),
+    mutation('op-autocast-kernel-no-cast', "the op's Autocast kernels call it without casting",
+             'mixdet/ops/autocast.py', '                return op(*cast_to(args, device_type, dtype))',
+             '                return op(*args)',
+             f'{AUTOCAST_TESTS}::test_op_has_autocast_kernels'),
+    mutation('flops-per-group-channels', 'FLOP formula of the fused op forgets the channels of each group',
+             'mixdet/utils/complexity.py', 'sum(c * kh * kw for c, _, kh, kw in w_shapes)',
+             'sum(kh * kw for c, _, kh, kw in w_shapes)',
+             'tests/test_tools/test_complexity.py::test_fused_op_counts_the_flops_of_split_conv_cat'),
+    # --- the MixNet backbone
+    mutation('out-indices-order', 'taps come in the order of out_indices, not in network order', MIXNET,
+             '        return tuple(t for t in order if t in out_indices)', '        return tuple(out_indices)',
+             f'{BACKBONE_TESTS}::test_output_order_does_not_depend_on_out_indices_order'),
+    mutation('frozen-stages-off-by-one', 'frozen_stages=k freezes stages 0..k-2 only', MIXNET,
+             'self.blocks[:max(self.frozen_stages, 0)]', 'self.blocks[:max(self.frozen_stages - 1, 0)]',
+             f'{BACKBONE_TESTS}::test_frozen_stages_stay_frozen_in_train_mode'),
+    mutation('norm-eval-ignored', 'norm_eval=True leaves BatchNorm in train mode', MIXNET,
+             '        if mode and self.norm_eval:', '        if not mode and self.norm_eval:',
+             f'{BACKBONE_TESTS}::test_norm_eval_keeps_statistics_fixed'),
+    mutation('with-cp-ignored', 'with_cp=True does not checkpoint the blocks', MIXNET,
+             '        self.with_cp = with_cp', '        self.with_cp = False',
+             f'{BACKBONE_TESTS}::test_with_cp_recomputes_blocks_and_gives_same_outputs_and_gradients'),
+    mutation('se-hard-sigmoid', 'squeeze-excite gates with a hard sigmoid instead of the sigmoid',
+             'mixdet/layers/blocks.py', '        return x * scale.sigmoid()',
+             '        return x * torch.nn.functional.hardsigmoid(scale)', PARITY_S),
+    mutation('ir-residual-dropped', 'inverted residual blocks lose their skip connection', 'mixdet/layers/blocks.py',
+             '        return (out + x if self.has_residual else out), expansion', '        return out, expansion',
+             PARITY_S),
+    mutation('make-divisible-floor', 'channel rounding rounds down (MixNet-L widths, timm weights no longer fit)',
+             'mixdet/models/backbones/arch_decode.py', 'int(value + divisor / 2) // divisor', 'int(value) // divisor',
+             'tests/test_models/test_arch_decode.py::test_make_divisible_matches_mixnet_l_widths'),
+    # --- weights
+    mutation('converter-keeps-classifier', 'the timm converter keeps the classifier weights',
+             'mixdet/utils/timm_checkpoint.py',
+             '    backbone = {k: v for k, v in state.items() if not k.startswith(CLASSIFIER_PREFIX)}',
+             '    backbone = dict(state)',
+             'tests/test_models/test_timm_parity.py::test_converted_keys_load_strictly_and_classifier_is_dropped'),
+    Mutation('strict-load-ignores-missing', 'strict loading lets missing keys through (left at random init)',
+             (Edit('mixdet/utils/state_dicts.py', 'problems = dict(missing=sorted(set(expected) - set(state)), ',
+                   'problems = dict(missing=[], '),
+              Edit('mixdet/utils/state_dicts.py', '    module.load_state_dict(state, strict=True)\n',
+                   '    module.load_state_dict(state, strict=False)\n')),
+             (f'{BACKBONE_TESTS}::test_pretrained_missing_a_key_is_refused',)),
+    # --- detector and configs
+    mutation('neck-width-unchecked', 'an explicit neck.in_channels that does not match the backbone is accepted',
+             'mixdet/models/detectors/ssdlite.py', '    elif tuple(in_channels) != taps:',
+             '    elif len(in_channels) != len(taps):',
+             f'{CONFIG_TESTS}::test_mismatched_neck_channels_name_the_expected_ones'),
+    mutation('ssd-head-cannot-predict', "MixdetSSDHead without mmdet 3.3.0's missing loss_cls (predict fails)",
+             'mixdet/models/dense_heads/ssd_head.py', '        self.loss_cls = None\n', '',
+             f'{CONFIG_TESTS}::test_ssd_head_predicts_boxes'),
+    mutation('m-config-builds-s', 'the SSDLite-MixNet-M COCO config builds MixNet-S',
+             'configs/ssdlite_mixnet/ssdlite_mixnet-m_8xb24-600e_coco.py', "arch='m'", "arch='s'",
+             f'{CONFIG_TESTS}::test_each_config_builds_its_named_backbone'),
+    mutation('coco-drop-last-off', 'the COCO train loader keeps a last batch of one image (BatchNorm fails on it)',
+             'configs/_base_/datasets/coco_detection_ssdlite320.py', '    drop_last=True,', '    drop_last=False,',
+             'tests/test_detection/test_coco_layout.py'),
+    mutation('data-root-misses-evaluators', '--cfg-options data_root=... does not reach the COCO evaluators',
+             'mixdet/engine/config_setup.py', 'if ann_file and ann_file.startswith(old_root):',
+             'if ann_file and ann_file.startswith(new_root):',
+             'tests/test_engine/test_config_setup.py::test_data_root_reaches_datasets_and_evaluators'),
+    # --- datasets
+    mutation('skipped-box-count', 'skipped boxes are counted over all annotations (unknown categories too)',
+             CHECKED_COCO, "        candidates = sum(1 for a in annotations if a['category_id'] in self.cat_ids)",
+             '        candidates = len(annotations)',
+             'tests/test_detection/test_bad_input.py::test_unusable_boxes_are_skipped_and_counted'),
+    mutation('undecodable-image-not-skipped', "undecodable training images stop training (mmcv's message not "
+             'recognised)', CHECKED_COCO, "DECODE_FAILURE = 'failed to load image'",
+             "DECODE_FAILURE = 'Failed to load image'",
+             'tests/test_detection/test_bad_input.py::test_corrupt_images_are_skipped_and_counted_when_training'),
+    mutation('missing-images-evaluated', 'missing image files are skipped in evaluation (and fail training) instead '
+             'of the reverse', CHECKED_COCO, '        if missing and self.test_mode:',
+             '        if missing and not self.test_mode:',
+             'tests/test_detection/test_bad_input.py::test_missing_image_files_skip_in_training_and_fail_in_testing'),
+    mutation('shapes-bbox-off-by-one', 'shapes dataset: boxes one pixel too narrow (bbox from mask)',
+             'mixdet/datasets/shapes.py', 'float(cols[-1] + 1 - x0)', 'float(cols[-1] - x0)',
+             'tests/test_shapes_dataset.py::test_boxes_are_tight_around_the_full_shape_mask'),
+    mutation('shapes-area-of-full-mask', 'shapes dataset: area of the full shape, not of its visible part',
+             'mixdet/datasets/shapes.py', "area=int(shape['visible'].sum())", "area=int(shape['mask'].sum())",
+             'tests/test_shapes_dataset.py::test_occluded_objects_are_kept_only_while_mostly_visible'),
+    # --- checkpoints
+    mutation('weights-only-off', 'checkpoints are read with the full unpickler (code in a file runs)',
+             'mixdet/engine/safe_checkpoint.py', 'map_location=map_location, weights_only=True)',
+             'map_location=map_location, weights_only=False)',
+             f'{SECURITY_TESTS}::test_a_checkpoint_that_names_a_function_is_refused'),
+    mutation('meta-config-kept', "meta['config'] of a resumed checkpoint reaches mmengine (which evaluates it)",
+             RUNNER, "meta.pop('config', None) is not None", "meta.get('config') is not None",
+             f'{SECURITY_TESTS}::test_config_text_in_a_checkpoint_is_never_evaluated'),
+    mutation('resume-weights-only-allowed', 'resuming from a weights-only checkpoint restarts the schedule silently',
+             RUNNER, '            self._check_training_state(checkpoint, filename)\n', '',
+             f'{SECURITY_TESTS}::test_resuming_from_weights_only_checkpoint_is_refused'),
+    mutation('message-hub-not-plain', 'checkpoints store the message hub as mmengine objects (resume refused)',
+             RUNNER, "            checkpoint['message_hub'] = message_hub_to_plain(checkpoint['message_hub'])",
+             '            pass', f'{SECURITY_TESTS}::test_saved_checkpoints_are_plain_data'),
+    Mutation('outdated-removed-before-save', 'the outdated checkpoint is removed before the new one is written '
+             '(a kill then leaves none)',
+             (Edit(HOOK, '        runner.save_checkpoint(self.out_dir,',
+                   '        if outdated is not None and self.file_backend.isfile(outdated):\n'
+                   '            self.file_backend.remove(outdated)\n'
+                   '        runner.save_checkpoint(self.out_dir,'),
+              Edit(HOOK, "        write_text_atomically(osp.join(runner.work_dir, 'last_checkpoint'), self.last_ckpt)\n"
+                   '        if outdated is not None and self.file_backend.isfile(outdated):\n'
+                   '            self.file_backend.remove(outdated)\n',
+                   "        write_text_atomically(osp.join(runner.work_dir, 'last_checkpoint'), self.last_ckpt)\n")),
+             ('tests/test_engine/test_checkpoint_hook.py::test_a_save_that_dies_leaves_the_previous_checkpoint',)),
+]

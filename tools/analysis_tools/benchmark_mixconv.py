@@ -4,9 +4,9 @@ Layer mode (default): the distinct mixed-kernel depthwise layers of MixNet-S/M, 
 forward+backward, per dtype, input size and batch. Model mode (``--model``): a MixNet backbone training
 step (forward, mean-square loss on the last tap, backward, SGD) with the fused op vs the reference, in
 images/s; it needs mmengine, mmcv and mmdet (the MixNet backbone is built through mmdet's registry).
-Detector mode (``--detector``): a training step of the demo's SSDLite (``model.loss`` on a batch of
-rendered shapes images, backward, the config's AdamW step) with MixNet-S on the fused op, MixNet-S on the
-reference, and mmdet's MobileNetV2 in the same detector, interleaved, in images/s (default 192x192, N=8).
+
+Whole detectors (a training step of several configs, each under several MixConv implementations, interleaved)
+are timed by ``tools/analysis_tools/train_throughput.py``.
 
 Plan mode (``--plan``, no GPU needed): the CUDA kernels' launch plans (mixdet.ops.cuda_launch_plan) for
 every depthwise layer of MixNet-S/M/L: grid and CTAs of each kernel, tiles, useful/computed outputs and
@@ -19,7 +19,6 @@ bandwidth. Examples::
     python tools/analysis_tools/benchmark_mixconv.py          # CUDA, S and M, 224/320, batch 32/64, fp32/bf16
     python tools/analysis_tools/benchmark_mixconv.py --device cpu --quick  # a few seconds per layer on a CPU
     python tools/analysis_tools/benchmark_mixconv.py --model --arch s --size 320 --batch 64 --amp
-    python tools/analysis_tools/benchmark_mixconv.py --detector --device cpu --threads 2
     python tools/analysis_tools/benchmark_mixconv.py --plan   # S/M/L at 320, N=32 and 256, fp32
 """
 from __future__ import annotations
@@ -252,77 +251,6 @@ def run_model(args, device: torch.device) -> None:
                       f'fused {results["fused"]:.1f} img/s ({results["fused"] / results["reference"]:.2f}x)')
 
 
-DETECTOR_CONFIG = 'configs/shapes/ssdlite_mixnet-s_1xb8-1000i_shapes.py'
-# mmdet's MobileNetV2 at the demo's strides 8, 16 and 32 (32, 96 and 1280 channels), as the MixNet-S taps (2, 4, 6).
-MOBILENETV2 = dict(_delete_=True, type='MobileNetV2', out_indices=(2, 4, 7),
-                   init_cfg=dict(type='TruncNormal', layer='Conv2d', std=0.03))
-
-
-def detector_batch(model, size: int, batch: int, device: torch.device):
-    """A training batch of rendered shapes images with their boxes, through the detector's data preprocessor."""
-    import numpy as np
-    from mmdet.structures import DetDataSample
-    from mmengine.structures import InstanceData
-
-    from mixdet.datasets.shapes import image_rng, render_image
-    images, samples = [], []
-    for index in range(batch):
-        image, objects = render_image(image_rng(0, 'train', index), size)
-        images.append(torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1))))
-        boxes = torch.tensor([[x, y, x + w, y + h] for x, y, w, h in (o['bbox'] for o in objects)],
-                             dtype=torch.float32)
-        sample = DetDataSample(metainfo=dict(img_shape=(size, size), ori_shape=(size, size), scale_factor=(1., 1.)))
-        sample.gt_instances = InstanceData(bboxes=boxes, labels=torch.tensor([o['label'] for o in objects]))
-        samples.append(sample)
-    data = model.data_preprocessor(dict(inputs=images, data_samples=samples), training=True)
-    return data['inputs'].to(device), [s.to(device) for s in data['data_samples']]
-
-
-def run_detector(args, device: torch.device) -> None:
-    """Images/s of an SSDLite training step (loss, backward, AdamW): MixNet-S fused, reference, MobileNetV2."""
-    from mmdet.registry import MODELS
-    from mmengine.config import Config
-    from mmengine.logging import MMLogger
-    from mmengine.optim import build_optim_wrapper
-    from mmengine.registry import init_default_scope
-
-    import mixdet  # noqa: F401  (registers mixdet's models)
-    init_default_scope('mmdet')
-    MMLogger.get_instance('benchmark_mixconv', log_level='WARNING')  # no optimizer-building log lines
-    timer = Timer(device, args.warmup, max(5, args.iters // 5))
-    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    for size in args.size:
-        for batch in args.batch:
-            steps, load_before = {}, os.getloadavg()
-            for name, impl, backbone in (('MixNet-S fused', 'fused', None), ('MixNet-S reference', 'reference', None),
-                                         ('MobileNetV2', None, MOBILENETV2)):
-                cfg = Config.fromfile(os.path.join(repo, DETECTOR_CONFIG))
-                if backbone is not None:
-                    cfg.merge_from_dict(dict(model=dict(backbone=dict(backbone, norm_cfg=cfg.norm_cfg))))
-                torch.manual_seed(0)
-                model = MODELS.build(cfg.model).to(device).train()
-                optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
-                inputs, samples = detector_batch(model, size, batch, device)
-
-                def step(model=model, optim_wrapper=optim_wrapper, inputs=inputs, samples=samples, impl=impl):
-                    if impl is not None:
-                        os.environ[IMPL_ENV] = impl  # read by every mixconv2d call
-                    with torch.autocast(device.type, torch.bfloat16, enabled=args.amp):
-                        loss, _ = model.parse_losses(model.loss(inputs, samples))
-                    optim_wrapper.update_params(loss)
-                steps[name] = step
-            times = timer.compare(steps)
-            os.environ.pop(IMPL_ENV, None)
-            rates = {name: batch / (ms / 1e3) for name, ms in times.items()}
-            print(f'SSDLite ({DETECTOR_CONFIG}) train step, {size}x{size}, N={batch}, '
-                  f'{"bf16 AMP" if args.amp else "fp32"}, {torch.get_num_threads()} threads, median of '
-                  f'{timer.iters} interleaved runs after {timer.warmup} warm-up, load average '
-                  f'{load_before[0]:.1f} -> {os.getloadavg()[0]:.1f}: '
-                  + ', '.join(f'{name} {rate:.2f} img/s' for name, rate in rates.items())
-                  + f'; fused / reference {rates["MixNet-S fused"] / rates["MixNet-S reference"]:.2f}x, '
-                  f'fused / MobileNetV2 {rates["MixNet-S fused"] / rates["MobileNetV2"]:.2f}x')
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
@@ -339,14 +267,11 @@ def main() -> None:
                         help='CPU smoke run: MixNet-S, 224, N=8, fp32, 2 + 10 runs (overrides those options)')
     parser.add_argument('--threads', type=int, help='torch.set_num_threads (CPU)')
     parser.add_argument('--model', action='store_true', help='time a MixNet backbone training step instead')
-    parser.add_argument('--detector', action='store_true',
-                        help='time an SSDLite training step: MixNet-S fused / reference, MobileNetV2 (192, N=8)')
-    parser.add_argument('--amp', action='store_true', help='model and detector modes: bf16 autocast')
+    parser.add_argument('--amp', action='store_true', help='model mode: bf16 autocast')
     parser.add_argument('--plan', action='store_true',
                         help='print the CUDA launch plans of S/M/L (default 320, N=32 and 256, fp32) and exit')
     args = parser.parse_args()
     defaults = dict(arch=['s', 'm', 'l'], size=[320], batch=[32, 256], dtype=['fp32']) if args.plan else \
-        dict(arch=['s'], size=[192], batch=[8], dtype=['fp32']) if args.detector else \
         dict(arch=['s', 'm'], size=[224, 320], batch=[32, 64], dtype=['fp32', 'bf16'])
     for key, value in defaults.items():
         setattr(args, key, getattr(args, key) or value)
@@ -365,9 +290,6 @@ def main() -> None:
         torch.backends.cudnn.benchmark = True
     if args.model:
         run_model(args, device)
-        return
-    if args.detector:
-        run_detector(args, device)
         return
     rows = run_layers(args, device)
     if args.plot:

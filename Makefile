@@ -33,7 +33,7 @@ $(STAMP): $(DEPS)
 	$(PY) -c "import mmcv.ops, mmdet.models, mixdet; print('mixdet environment ready')"
 	touch $@
 
-DEMO_CONFIG := configs/shapes/ssdlite_mixnet-s_1xb8-1000i_shapes.py
+DEMO_CONFIG := configs/shapes/ssdlite_mixnet-s_1xb8-1k_shapes.py
 DEMO_DIR := work_dirs/demo
 DEMO_DATA := data/shapes/annotations/instances_val.json
 

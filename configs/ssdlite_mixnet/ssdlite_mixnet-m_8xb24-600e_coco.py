@@ -1,2 +1,3 @@
 _base_ = './ssdlite_mixnet-s_8xb24-600e_coco.py'
-model = dict(backbone=dict(arch='m'))
+checkpoint = 'https://github.com/rwightman/pytorch-image-models/releases/download/v0.1-weights/mixnet_m-4647fc68.pth'  # noqa: E501
+model = dict(backbone=dict(arch='m', init_cfg=dict(checkpoint=checkpoint)))

@@ -9,7 +9,7 @@ import pytest
 from mixdet.datasets import make_shapes_dataset
 
 REPO = Path(__file__).resolve().parents[2]
-SHAPES_CONFIG = str(REPO / 'configs/shapes/ssdlite_mixnet-s_1xb8-1000i_shapes.py')
+SHAPES_CONFIG = str(REPO / 'configs/shapes/ssdlite_mixnet-s_1xb8-1k_shapes.py')
 # Tools run from an empty folder, so that no relative default (data/shapes/, work_dirs/) of the repository
 # can stand in for what a test passes explicitly.
 RUN_DIR = Path(tempfile.mkdtemp(prefix='mixdet-tool-cwd-'))

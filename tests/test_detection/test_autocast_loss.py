@@ -38,7 +38,7 @@ def loss_step(model, images, samples, autocast):
 
 
 def test_ssdlite_mixnet_s_loss_step_under_bfloat16_autocast():
-    cfg = Config.fromfile(REPO / 'configs/ssdlite_mixnet/ssdlite_mixnet-s_8xb24-600e_coco.py')
+    cfg = Config.fromfile(REPO / 'configs/ssdlite_mixnet/ssdlite_mixnet-s-scratch_8xb24-600e_coco.py')
     torch.manual_seed(0)
     model = MODELS.build(cfg.model)
     model.init_weights()

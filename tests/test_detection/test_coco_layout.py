@@ -4,7 +4,7 @@ import re
 
 from conftest import REPO, run_tool
 
-COCO_CONFIG = REPO / 'configs/ssdlite_mixnet/ssdlite_mixnet-s_8xb24-600e_coco.py'
+COCO_CONFIG = REPO / 'configs/ssdlite_mixnet/ssdlite_mixnet-s-scratch_8xb24-600e_coco.py'
 
 
 def test_coco_config_trains_one_iteration_and_validates(tmp_path):

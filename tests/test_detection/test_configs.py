@@ -1,5 +1,6 @@
 """Every shipped config builds and runs; widths follow the backbone; mistakes fail at build time naming the value."""
 import copy
+import re
 from pathlib import Path
 
 import pytest
@@ -35,11 +36,14 @@ def test_config_builds_and_runs_a_forward_pass(path):
 
 
 @pytest.mark.parametrize('name,backbone,channels', [
+    ('ssdlite_mixnet/ssdlite_mixnet-s-scratch_8xb24-600e_coco.py', 'MixNet-S', (720, 1536)),
+    ('ssdlite_mixnet/ssdlite_mixnet-m-scratch_8xb24-600e_coco.py', 'MixNet-M', (720, 1536)),
+    ('ssdlite_mixnet/ssdlite_mixnet-l-scratch_8xb24-600e_coco.py', 'MixNet-L', (960, 1536)),
     ('ssdlite_mixnet/ssdlite_mixnet-s_8xb24-600e_coco.py', 'MixNet-S', (720, 1536)),
     ('ssdlite_mixnet/ssdlite_mixnet-m_8xb24-600e_coco.py', 'MixNet-M', (720, 1536)),
     ('ssdlite_mixnet/ssdlite_mixnet-l_8xb24-600e_coco.py', 'MixNet-L', (960, 1536)),
-    ('ssdlite_mixnet/ssdlite_mobilenetv2_8xb24-600e_coco.py', 'MobileNetV2', (96, 1280)),
-    ('shapes/ssdlite_mixnet-s_1xb8-1000i_shapes.py', 'MixNet-S', (40, 120, 1536)),
+    ('ssdlite_mixnet/ssdlite_mobilenetv2-scratch_8xb24-600e_coco.py', 'MobileNetV2', (96, 1280)),
+    ('shapes/ssdlite_mixnet-s_1xb8-1k_shapes.py', 'MixNet-S', (40, 120, 1536)),
 ])
 def test_each_config_builds_its_named_backbone(name, backbone, channels):
     model = MODELS.build(load(f'configs/{name}').model).eval()
@@ -50,6 +54,19 @@ def test_each_config_builds_its_named_backbone(name, backbone, channels):
     assert tuple(t.shape[1] for t in taps) == channels == tuple(model.bbox_head.in_channels)[:len(channels)]
 
 
+@pytest.mark.parametrize('arch', ['s', 'm', 'l'])
+def test_pretrained_configs_differ_from_scratch_in_the_backbone_weights_only(arch):
+    pretrained = load(f'configs/ssdlite_mixnet/ssdlite_mixnet-{arch}_8xb24-600e_coco.py').to_dict()
+    scratch = load(f'configs/ssdlite_mixnet/ssdlite_mixnet-{arch}-scratch_8xb24-600e_coco.py').to_dict()
+    init_cfg = pretrained['model']['backbone'].pop('init_cfg')
+    assert init_cfg == dict(type='Pretrained', checkpoint=pretrained.pop('checkpoint'))
+    assert re.fullmatch(rf'https://github.com/rwightman/pytorch-image-models/releases/download/v0.1-weights/'
+                        rf'mixnet_{arch}-[0-9a-f]{{8}}\.pth', init_cfg['checkpoint'])
+    assert pretrained['model']['backbone'].pop('norm_cfg') == dict(type='BN', eps=1e-5, momentum=0.03)  # timm's eps
+    scratch['model']['backbone'].pop('init_cfg'), scratch['model']['backbone'].pop('norm_cfg')
+    assert pretrained == scratch
+
+
 @pytest.mark.parametrize('backbone,expected', [
     (dict(arch='m'), (720, 1536)),
     (dict(arch='l'), (960, 1536)),
@@ -57,7 +74,7 @@ def test_each_config_builds_its_named_backbone(name, backbone, channels):
     (dict(_delete_=True, type='MobileNetV2', out_indices=(4, 7)), (96, 1280)),
 ])
 def test_swapping_the_backbone_is_one_change(backbone, expected):
-    cfg = load('configs/ssdlite_mixnet/ssdlite_mixnet-s_8xb24-600e_coco.py')
+    cfg = load('configs/ssdlite_mixnet/ssdlite_mixnet-s-scratch_8xb24-600e_coco.py')
     cfg.merge_from_dict(dict(model=dict(backbone=backbone)))
     model = MODELS.build(cfg.model).eval()
     with torch.no_grad():
@@ -68,7 +85,7 @@ def test_swapping_the_backbone_is_one_change(backbone, expected):
 
 
 def test_mismatched_neck_channels_name_the_expected_ones():
-    cfg = load('configs/ssdlite_mixnet/ssdlite_mixnet-l_8xb24-600e_coco.py')
+    cfg = load('configs/ssdlite_mixnet/ssdlite_mixnet-l-scratch_8xb24-600e_coco.py')
     cfg.model.neck.in_channels = (720, 1536)
     with pytest.raises(ValueError, match=r'neck.in_channels=\(720, 1536\).*channels \(960, 1536\)'):
         MODELS.build(cfg.model)
@@ -87,7 +104,7 @@ def test_resolve_widths_checks_head_and_explicit_levels():
 
 
 def test_unknown_config_key_and_type_are_named():
-    cfg = load('configs/ssdlite_mixnet/ssdlite_mixnet-s_8xb24-600e_coco.py')
+    cfg = load('configs/ssdlite_mixnet/ssdlite_mixnet-s-scratch_8xb24-600e_coco.py')
     bad_key = copy.deepcopy(cfg.model)
     bad_key.backbone.widen = 2
     with pytest.raises(TypeError, match="unexpected keyword argument 'widen'"):
@@ -100,7 +117,7 @@ def test_unknown_config_key_and_type_are_named():
 
 def test_ssd_head_predicts_boxes():
     from mmdet.structures import DetDataSample
-    cfg = load('configs/shapes/ssdlite_mixnet-s_1xb8-1000i_shapes.py')
+    cfg = load('configs/shapes/ssdlite_mixnet-s_1xb8-1k_shapes.py')
     cfg.model.test_cfg.score_thr = 0.0
     model = MODELS.build(cfg.model).eval()
     sample = DetDataSample(metainfo=dict(img_shape=(96, 96), ori_shape=(96, 96), scale_factor=(1.0, 1.0)))

@@ -16,7 +16,7 @@ from mixdet.registry import MODELS
 REPO = Path(__file__).resolve().parents[2]
 MMDET_CONFIG = 'ssd/ssdlite_mobilenetv2-scratch_8xb24-600e_coco.py'  # the _base_ of PLAIN ('mmdet::...')
 COCO_DIR = REPO / 'configs/ssdlite_mobilenetv2_mixconv'
-PLAIN = COCO_DIR / 'ssdlite_mobilenetv2-scratch_8xb24-600e_coco.py'
+PLAIN = REPO / 'configs/ssdlite_mixnet/ssdlite_mobilenetv2-scratch_8xb24-600e_coco.py'
 MIXCONV357 = COCO_DIR / 'ssdlite_mobilenetv2-mixconv357-scratch_8xb24-600e_coco.py'
 init_default_scope('mmdet')
 
@@ -40,6 +40,17 @@ def test_plain_baseline_is_mmdets_config_with_mixdets_fixes():
     assert ours.pop('custom_imports') == dict(imports=['mixdet'], allow_failed_imports=False)
     assert ours['model']['bbox_head'].pop('type') == 'MixdetSSDHead' and mmdet['model']['bbox_head'].pop('type')
     assert ours['train_dataloader'].pop('drop_last') is True and 'drop_last' not in mmdet['train_dataloader']
+    assert ours.pop('runner_type') == 'MixdetRunner' and 'runner_type' not in mmdet
+    assert ours['env_cfg']['dist_cfg'].pop('timeout') == 1800
+    assert ours['default_hooks'].pop('checkpoint') == dict(type='AtomicCheckpointHook', interval=1, max_keep_ckpts=3,
+                                                           save_best='auto')
+    mmdet['default_hooks'].pop('checkpoint')
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        dataset = ours[loader]['dataset'].get('dataset', ours[loader]['dataset'])
+        assert dataset.pop('type') == 'CheckedCocoDataset'
+        mmdet_dataset = mmdet[loader]['dataset'].get('dataset', mmdet[loader]['dataset'])
+        assert mmdet_dataset.pop('type') == 'CocoDataset'
+    assert ours.pop('dataset_type') == 'CheckedCocoDataset' and mmdet.pop('dataset_type') == 'CocoDataset'
     assert ours == mmdet
 
 
@@ -47,8 +58,8 @@ def test_plain_baseline_is_mmdets_config_with_mixdets_fixes():
     (PLAIN, 'ssdlite_mobilenetv2-mixconv35-scratch_8xb24-600e_coco.py', (3, 5)),
     (PLAIN, MIXCONV357.name, (3, 5, 7)),
     (PLAIN, 'ssdlite_mobilenetv2-mixconv3579-scratch_8xb24-600e_coco.py', (3, 5, 7, 9)),
-    (REPO / 'configs/shapes/ssdlite_mobilenetv2_1xb8-1000i_shapes.py',
-     REPO / 'configs/shapes/ssdlite_mobilenetv2-mixconv357_1xb8-1000i_shapes.py', (3, 5, 7)),
+    (REPO / 'configs/shapes/ssdlite_mobilenetv2_1xb8-1k_shapes.py',
+     REPO / 'configs/shapes/ssdlite_mobilenetv2-mixconv357_1xb8-1k_shapes.py', (3, 5, 7)),
 ])
 def test_mixconv_configs_wrap_only_the_backbone(plain, mixconv, kernel_sizes):
     plain, mixed = as_dict(plain), as_dict(COCO_DIR / mixconv)

@@ -13,7 +13,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope='module')
 def cfg():
-    return Config.fromfile(REPO / 'configs/shapes/ssdlite_mixnet-s_1xb8-1000i_shapes.py')
+    return Config.fromfile(REPO / 'configs/shapes/ssdlite_mixnet-s_1xb8-1k_shapes.py')
 
 
 def warned(cfg, options):

@@ -9,7 +9,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_data_root_reaches_datasets_and_evaluators():
-    cfg = Config.fromfile(REPO / 'configs/ssdlite_mixnet/ssdlite_mixnet-s_8xb24-600e_coco.py')
+    cfg = Config.fromfile(REPO / 'configs/ssdlite_mixnet/ssdlite_mixnet-s-scratch_8xb24-600e_coco.py')
     apply_cfg_options(cfg, {'data_root': '/elsewhere/coco/'})
     roots = [d['data_root'] for d in dataset_configs(cfg) if 'data_root' in d]
     assert len(roots) == 3 and set(roots) == {'/elsewhere/coco/'}  # train (inside RepeatDataset), val, test

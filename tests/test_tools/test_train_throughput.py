@@ -5,8 +5,8 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-CONFIGS = ['configs/shapes/ssdlite_mobilenetv2_1xb8-1000i_shapes.py',
-           'configs/shapes/ssdlite_mobilenetv2-mixconv357_1xb8-1000i_shapes.py']
+CONFIGS = ['configs/shapes/ssdlite_mobilenetv2_1xb8-1k_shapes.py',
+           'configs/shapes/ssdlite_mobilenetv2-mixconv357_1xb8-1k_shapes.py']
 
 
 def test_prints_images_per_second_of_each_config_and_implementation():

@@ -3,7 +3,7 @@
 # on 2 cores), AdamW with a short warm-up and cosine decay, validation every 250 iterations.
 # Iteration-based: the 5000 training images are more than 10 minutes can consume (each is seen 1.6
 # times), which keeps the model from memorising them (1000 images x 10 epochs: train mAP 0.59, val 0.42).
-_base_ = '../ssdlite_mixnet/ssdlite_mixnet-s_8xb24-600e_coco.py'
+_base_ = '../ssdlite_mixnet/ssdlite_mixnet-s-scratch_8xb24-600e_coco.py'
 
 data_root = 'data/shapes/'
 classes = ('circle', 'rectangle', 'triangle', 'star', 'cross', 'ring')

@@ -1,0 +1,21 @@
+# mmdet's SSDLite-MobileNetV2 COCO config (shipped in the mmdet package) with what mixdet changes, and nothing
+# else: every config of this folder inherits it, so data, augmentation, anchors and schedule are mmdet's own.
+# mmdet taps MobileNetV2 at the end of stage 4 (96 ch, stride 16) and at its last 1x1 conv (1280 ch, stride 32).
+_base_ = 'mmdet::ssd/ssdlite_mobilenetv2-scratch_8xb24-600e_coco.py'
+
+custom_imports = dict(imports=['mixdet'], allow_failed_imports=False)
+# Checkpoints are read as data and loaded strictly, and written atomically (mixdet/engine/runner.py).
+runner_type = 'MixdetRunner'
+default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook', max_keep_ckpts=3, save_best='auto'))
+# A collective that waits longer than this (a hung or stopped rank) ends the job instead of hanging it.
+env_cfg = dict(dist_cfg=dict(timeout=1800))
+
+# mmdet 3.3.0's SSDHead.predict_by_feat fails on its own outputs; MixdetSSDHead fixes that (mixdet/models).
+model = dict(bbox_head=dict(type='MixdetSSDHead'))
+
+# CocoDataset that names bad annotation files and counts what it skips (mixdet/datasets). drop_last: the 1x1
+# last neck level cannot train BatchNorm on a final batch of one image.
+dataset_type = 'CheckedCocoDataset'
+train_dataloader = dict(drop_last=True, dataset=dict(dataset=dict(type=dataset_type)))
+val_dataloader = dict(dataset=dict(type=dataset_type))
+test_dataloader = val_dataloader

@@ -4,7 +4,8 @@
 ``tools/test.py``, ``Pretrained``). It calls ``torch.load(weights_only=True)`` with no extra allowed globals,
 so the file may hold tensors, containers and Python scalars/strings only: no class is instantiated and no
 function is called while it is read. A file that is missing, truncated, not a checkpoint or that asks for
-anything else is refused with one :class:`CheckpointError` line naming it.
+anything else is refused with one :class:`CheckpointError` line naming it. ``.safetensors`` weights (timm's
+format) are read by :func:`load_safetensors_file`, which holds tensors only by design.
 
 mmengine stores its log history (``MessageHub``) as ``HistoryBuffer`` objects with numpy arrays inside,
 which only an unpickler that instantiates classes could read (and, with ``builtins.getattr`` allowed as
@@ -22,6 +23,8 @@ from typing import Any
 import numpy as np
 import torch
 from mmengine.logging.history_buffer import HistoryBuffer
+from safetensors import SafetensorError
+from safetensors.torch import load_file as load_safetensors
 
 from mixdet.utils.state_dicts import CheckpointError
 
@@ -63,6 +66,18 @@ def load_checkpoint_file(path: str | os.PathLike, map_location: Any = 'cpu') -> 
     if not isinstance(checkpoint, dict):
         raise CheckpointError(f'checkpoint {path} holds a {type(checkpoint).__name__}, not a dict')
     return checkpoint
+
+
+def load_safetensors_file(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """The tensors of a ``.safetensors`` file (on the CPU); errors name ``path`` in one line."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise CheckpointError(f'checkpoint {path} does not exist or is not a file')
+    try:
+        return load_safetensors(path, device='cpu')
+    except (SafetensorError, OSError) as error:
+        raise CheckpointError(f'cannot read checkpoint {path}: not a safetensors file ({_first_line(error)})') \
+            from error
 
 
 def _first_line(error: Exception) -> str:

@@ -49,6 +49,8 @@ BACKBONE_TESTS = 'tests/test_models/test_mixnet_backbone.py'
 PARITY_S = 'tests/test_models/test_timm_parity.py::test_converted_weights_reproduce_timm[mixnet-s]'
 CONFIG_TESTS = 'tests/test_detection/test_configs.py'
 SECURITY_TESTS = 'tests/test_detection/test_checkpoint_security.py'
+PRETRAINED = 'mixdet/models/backbones/pretrained.py'
+TIMM_TESTS = 'tests/test_models/test_pretrained_timm.py'
 
 MUTATIONS = [
     # --- the MixConv op
@@ -180,6 +182,26 @@ MUTATIONS = [
     mutation('message-hub-not-plain', 'checkpoints store the message hub as mmengine objects (resume refused)',
              RUNNER, "            checkpoint['message_hub'] = message_hub_to_plain(checkpoint['message_hub'])",
              '            pass', f'{SECURITY_TESTS}::test_saved_checkpoints_are_plain_data'),
+    # --- timm's checkpoints by URL / safetensors (Pretrained)
+    mutation('timm-classifier-kept', "timm's classifier.* is not dropped (timm checkpoints are refused)",
+             MIXNET, 'optional_prefixes=(TIMM_CLASSIFIER, *head)', 'optional_prefixes=head',
+             f'{TIMM_TESTS}::test_timm_checkpoint_from_url_reproduces_timm_and_is_cached'),
+    mutation('url-not-cached', 'a Pretrained URL is downloaded again on every load',
+             PRETRAINED, '    if os.path.isfile(path):\n        return\n', '',
+             f'{TIMM_TESTS}::test_timm_checkpoint_from_url_reproduces_timm_and_is_cached'),
+    mutation('bad-download-cached', 'a download that is not a checkpoint stays in the cache (every run fails)',
+             PRETRAINED, '        Path(path).unlink(missing_ok=True)\n', '',
+             f'{TIMM_TESTS}::test_non_checkpoint_response_is_refused_and_not_cached'),
+    mutation('safetensors-via-torch-load', '.safetensors go through torch.load (refused before torch 2.13; '
+             "in 2.13 an unreadable one raises safetensors' own error)",
+             PRETRAINED, "    if str(path).endswith('.safetensors'):", '    if False:',
+             f'{TIMM_TESTS}::test_garbage_safetensors_file_is_refused'),
+    mutation('download-error-raw', "a failed download raises urllib's error, not one line naming the URL",
+             PRETRAINED, 'except (OSError, http.client.HTTPException) as error:',
+             'except http.client.HTTPException as error:', f'{TIMM_TESTS}::test_missing_url_is_refused'),
+    mutation('garbage-safetensors-raw', "an unreadable .safetensors raises safetensors' own error",
+             'mixdet/engine/safe_checkpoint.py', 'except (SafetensorError, OSError) as error:',
+             'except OSError as error:', f'{TIMM_TESTS}::test_garbage_safetensors_file_is_refused'),
     Mutation('outdated-removed-before-save', 'the outdated checkpoint is removed before the new one is written '
              '(a kill then leaves none)',
              (Edit(HOOK, '        runner.save_checkpoint(self.out_dir,',

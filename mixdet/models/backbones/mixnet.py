@@ -1,8 +1,9 @@
 """MixNet-S/M/L backbone for MMDetection (Tan & Le, "MixConv", BMVC 2019, arXiv 1907.09595).
 
 Module names and state_dict keys follow timm's ``mixnet_*`` (``conv_stem``, ``bn1``,
-``blocks.{stage}.{block}.*``, ``conv_head``, ``bn2``) so converted timm weights load
-as they are (``tools/model_converters/convert_timm_mixnet.py``).
+``blocks.{stage}.{block}.*``, ``conv_head``, ``bn2``) so timm's checkpoints load as they
+are (their ``classifier.*`` is dropped), by path or URL; ``tools/model_converters/convert_timm_mixnet.py``
+converts them offline.
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from .mixnet_archs import MIXNET_ARCHS
 from .pretrained import load_pretrained_strictly
 
 Tap = Union[int, str]
+TIMM_CLASSIFIER = 'classifier.'  # timm's ImageNet FC, dropped when loading timm checkpoints
 
 
 @MODELS.register_module()
@@ -54,7 +56,16 @@ class MixNet(BaseModule):
         with_cp: gradient checkpointing of each block (saves memory, costs time).
         norm_cfg: mmcv norm config; timm ``mixnet_*`` uses eps 1e-5, ``tf_mixnet_*`` eps 1e-3.
         padding: 'symmetric' (timm ``mixnet_*``) or 'same' (TF reference, timm ``tf_mixnet_*``).
-        init_cfg: mmengine init config, e.g. ``dict(type='Pretrained', checkpoint='mixnet_s.pth')``.
+        init_cfg: mmengine init config, e.g. ``dict(type='Pretrained', checkpoint=...)``.
+
+    ``Pretrained`` takes a local path or an ``http(s)://`` URL (downloaded once into
+    ``torch.hub.get_dir()/checkpoints``), ``.pth`` or ``.safetensors``, of a mixdet checkpoint or
+    of timm's own ``mixnet_*`` / ``tf_mixnet_*`` weights, e.g.
+    ``https://github.com/rwightman/pytorch-image-models/releases/download/v0.1-weights/mixnet_s-a907afbc.pth``.
+    Loading is strict: weights of another variant (``mixnet_m`` into ``arch='s'``) are an error naming
+    the differing keys. ``tf_mixnet_*`` weights need ``padding='same'`` and
+    ``norm_cfg=dict(type='BN', eps=1e-3)``; their keys and shapes equal ``mixnet_*``'s, so loading
+    them into a symmetric-padding, eps 1e-5 backbone cannot be detected and silently gives other features.
     """
 
     EXPANSION_TAP = 'stage5_expansion'
@@ -181,12 +192,13 @@ class MixNet(BaseModule):
 
     # --------------------------------------------------------------- mmdet backbone API
     def init_weights(self) -> None:
-        """``Pretrained`` weights load strictly (a checkpoint of another architecture is an error; head
-        weights are ignored when the head is not built); other ``init_cfg`` types as mmengine."""
+        """``Pretrained`` weights load strictly (a checkpoint of another architecture is an error; timm's
+        classifier, and the head when it is not built, are ignored); other ``init_cfg`` types as mmengine."""
         init_cfg = self.init_cfg
         if isinstance(init_cfg, dict) and init_cfg.get('type') == 'Pretrained':
+            head = () if hasattr(self, 'conv_head') else ('conv_head.', 'bn2.')
             load_pretrained_strictly(self, init_cfg['checkpoint'], init_cfg.get('prefix'),
-                                     optional_prefixes=() if hasattr(self, 'conv_head') else ('conv_head.', 'bn2.'))
+                                     optional_prefixes=(TIMM_CLASSIFIER, *head))
             self._is_init = True
             return
         super().init_weights()

@@ -1,7 +1,8 @@
 """The arch-table decoder is pure and strict."""
 import pytest
+from mmdet.models.utils import make_divisible
 
-from mixdet.models.backbones.arch_decode import BlockSpec, decode_arch, decode_block, make_divisible
+from mixdet.models.backbones.arch_decode import CHANNEL_DIVISOR, BlockSpec, decode_arch, decode_block
 from mixdet.models.backbones.mixnet_archs import MIXNET_ARCHS
 
 
@@ -55,5 +56,7 @@ def test_decoder_does_not_mutate_its_input():
 
 
 def test_make_divisible_matches_mixnet_l_widths():
-    assert [make_divisible(c * 1.3) for c in (24, 32, 40, 80, 120, 200)] == [32, 40, 56, 104, 160, 264]
-    assert make_divisible(3) == 8
+    """mmdet's make_divisible with mixdet's divisor rounds as timm (MixNet-L: width 1.3)."""
+    rounded = [make_divisible(c * 1.3, CHANNEL_DIVISOR) for c in (24, 32, 40, 80, 120, 200)]
+    assert rounded == [32, 40, 56, 104, 160, 264]
+    assert make_divisible(3, CHANNEL_DIVISOR) == 8 and make_divisible(10.1, CHANNEL_DIVISOR) == 16  # never -10%

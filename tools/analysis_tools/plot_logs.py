@@ -2,6 +2,13 @@
 
 Usage:
     python tools/analysis_tools/plot_logs.py WORK_DIR [--out curves.png]
+
+Why not mmdet's ``analyze_logs.py plot_curve``: it plots the loss of one scalars.json (``--keys loss``), but it
+puts validation metrics at epochs (every record without an ``epoch`` key counts as epoch 1), so the mAP of
+mixdet's iteration-based configs (validation every ``val_interval`` iterations) stops it with
+``ValueError: x and y must have same first dimension, but have shapes (1,) and (2,)`` from the second
+validation on, and a single validation lands at "epoch 1". This tool reads every run of the work dir
+(a resumed training too) and plots mAP at its iteration (or epoch, for epoch-based loops).
 """
 import argparse
 from pathlib import Path

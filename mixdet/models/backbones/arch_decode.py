@@ -23,6 +23,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from mmdet.models.utils import make_divisible
+
 BLOCK_TYPES = ('ds', 'ir')
 BLOCK_KEYS = ('r', 'k', 'a', 'p', 's', 'e', 'c', 'se', 'nsw', 'nre', 'noskip')
 ARCH_KEYS = ('stem_channels', 'head_channels', 'width', 'stages')
@@ -143,10 +145,9 @@ def decode_arch(arch: dict) -> ArchSpec:
     )
 
 
-def make_divisible(value: float, divisor: int = 8) -> int:
-    """Round ``value`` to a multiple of ``divisor`` (at least ``divisor``), never down by more than 10%."""
-    rounded = max(divisor, int(value + divisor / 2) // divisor * divisor)
-    return rounded + divisor if rounded < 0.9 * value else rounded
+# Scaled channel widths are rounded with mmdet's make_divisible(value, CHANNEL_DIVISOR): the nearest multiple, at
+# least the divisor, never down by more than 10% -- timm's round_channels/make_divisible rule, so timm weights fit.
+CHANNEL_DIVISOR = 8
 
 
 @dataclass(frozen=True)
@@ -167,15 +168,16 @@ def depthwise_layers(spec: ArchSpec, height: int, width: int, widen_factor: floa
     block input); a stride-s layer maps a plane to ceil(size / s), as the stride-2 stem does.
     """
     multiplier = spec.width * widen_factor
-    channels = make_divisible(spec.stem_channels * multiplier)
+    channels = make_divisible(spec.stem_channels * multiplier, CHANNEL_DIVISOR)
     height, width = -(-height // 2), -(-width // 2)
     layers = []
     for stage_index, stage in enumerate(spec.stages):
         repeats = [(block, repeat) for block in stage for repeat in range(block.repeats)]
         for index, (block, repeat) in enumerate(repeats):
             stride = block.stride if repeat == 0 else 1
-            mid = channels if block.block_type == 'ds' else make_divisible(channels * block.exp_ratio)
+            mid = channels if block.block_type == 'ds' else \
+                make_divisible(channels * block.exp_ratio, CHANNEL_DIVISOR)
             layers.append(DepthwiseLayer(f's{stage_index}b{index}', mid, height, width, block.dw_kernels, stride))
             height, width = -(-height // stride), -(-width // stride)
-            channels = make_divisible(block.out_channels * multiplier)
+            channels = make_divisible(block.out_channels * multiplier, CHANNEL_DIVISOR)
     return layers

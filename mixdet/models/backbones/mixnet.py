@@ -12,6 +12,7 @@ from typing import Sequence, Union
 
 import torch
 from mmcv.cnn import build_norm_layer
+from mmdet.models.utils import make_divisible
 from mmengine.model import BaseModule
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
@@ -19,7 +20,7 @@ from torch.utils.checkpoint import checkpoint
 
 from mixdet.layers import DepthwiseSeparableBlock, InvertedResidualBlock, PaddedConv2d
 from mixdet.registry import MODELS
-from .arch_decode import ArchSpec, decode_arch, make_divisible
+from .arch_decode import CHANNEL_DIVISOR, ArchSpec, decode_arch
 from .mixnet_archs import MIXNET_ARCHS
 from .pretrained import load_pretrained_strictly
 
@@ -108,7 +109,7 @@ class MixNet(BaseModule):
     # ----------------------------------------------------------------------------- build
     def _build(self, spec: ArchSpec, multiplier: float, norm_cfg: dict, padding: str) -> None:
         relu, swish = partial(nn.ReLU, inplace=True), partial(nn.SiLU, inplace=True)
-        in_channels = make_divisible(spec.stem_channels * multiplier)
+        in_channels = make_divisible(spec.stem_channels * multiplier, CHANNEL_DIVISOR)
         stride = 2
         self.conv_stem = PaddedConv2d(3, in_channels, 3, stride=2, padding=padding)
         self.bn1 = build_norm_layer(norm_cfg, in_channels)[1]
@@ -119,7 +120,7 @@ class MixNet(BaseModule):
         for stage_index, stage_spec in enumerate(spec.stages):
             blocks = []
             for block_spec in stage_spec:
-                out_channels = make_divisible(block_spec.out_channels * multiplier)
+                out_channels = make_divisible(block_spec.out_channels * multiplier, CHANNEL_DIVISOR)
                 for repeat in range(block_spec.repeats):
                     block_stride = block_spec.stride if repeat == 0 else 1
                     act = swish if block_spec.swish else relu
@@ -130,7 +131,7 @@ class MixNet(BaseModule):
                     if block_spec.block_type == 'ds':
                         block = DepthwiseSeparableBlock(in_channels, out_channels, **common)
                     else:
-                        mid_channels = make_divisible(in_channels * block_spec.exp_ratio)
+                        mid_channels = make_divisible(in_channels * block_spec.exp_ratio, CHANNEL_DIVISOR)
                         block = InvertedResidualBlock(in_channels, out_channels, mid_channels,
                                                       exp_groups=len(block_spec.exp_kernels), **common)
                         if stage_index == len(spec.stages) - 1 and not blocks:

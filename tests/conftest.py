@@ -8,7 +8,7 @@ import pytest
 
 from mixdet.datasets import make_shapes_dataset
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 SHAPES_CONFIG = str(REPO / 'configs/shapes/ssdlite_mixnet-s_1xb8-1k_shapes.py')
 # Tools run from an empty folder, so that no relative default (data/shapes/, work_dirs/) of the repository
 # can stand in for what a test passes explicitly.
@@ -22,8 +22,8 @@ FAST = ['train_dataloader.batch_size=2', 'train_dataloader.num_workers=0', 'trai
 
 
 def run_tool(tool, *args, check=True, env=None, timeout=900):
-    """Run the repository tool ``tool`` (path relative to the repository) with the current interpreter from an
-    empty folder; return the CompletedProcess (stdout+stderr merged)."""
+    """Run the tool ``tool`` (path relative to the repository, or absolute: mmdet's tools) with the current
+    interpreter from an empty folder; return the CompletedProcess (stdout+stderr merged)."""
     result = subprocess.run([sys.executable, str(REPO / tool), *map(str, args)], cwd=RUN_DIR, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, env=env, timeout=timeout)
     if check and result.returncode != 0:

@@ -1,4 +1,6 @@
-"""Build script: metadata lives in setup.cfg; this builds the MixConv extension ``mixdet.ops._C``.
+"""Build script: metadata lives in setup.cfg; this builds the MixConv extension ``mixdet.ops._C`` and puts
+the configs, tools and model index into the package as ``mixdet/.mim/`` (where OpenMMLab's ``mim`` and
+mmengine's ``mixdet::`` config prefix look for them, as in mmdet's own wheels).
 
 CPU kernels are always built. CUDA kernels are added when torch has CUDA and nvcc is found
 (CUDA_HOME); ``MIXDET_WITH_CUDA=1`` forces them and fails when that is impossible,
@@ -6,13 +8,33 @@ CPU kernels are always built. CUDA kernels are added when torch has CUDA and nvc
 """
 import glob
 import os
+import shutil
 import sys
 
 import torch
 from setuptools import setup
+from setuptools.command.build_py import build_py
 from torch.utils.cpp_extension import CUDA_HOME, BuildExtension, CppExtension, CUDAExtension
 
 CSRC = os.path.join('mixdet', 'ops', 'csrc')
+# Copied into the built package as mixdet/.mim/<name> (wheels, sdists' builds, non-editable installs).
+MIM_FILES = ('configs', 'tools', 'model-index.yml')
+
+
+class BuildPyWithMim(build_py):
+    """build_py that also copies MIM_FILES into <build_lib>/mixdet/.mim/ (without caches)."""
+
+    def run(self):
+        super().run()
+        mim = os.path.join(self.build_lib, 'mixdet', '.mim')
+        for name in MIM_FILES:
+            target = os.path.join(mim, name)
+            if os.path.isdir(name):
+                shutil.rmtree(target, ignore_errors=True)
+                shutil.copytree(name, target, ignore=shutil.ignore_patterns('__pycache__', '*.pyc'))
+            else:
+                os.makedirs(mim, exist_ok=True)
+                shutil.copy2(name, target)
 
 
 def cuda_wanted() -> bool:
@@ -49,4 +71,4 @@ def extension():
                          extra_link_args=['-fopenmp'])
 
 
-setup(ext_modules=[extension()], cmdclass={'build_ext': BuildExtension})
+setup(ext_modules=[extension()], cmdclass={'build_ext': BuildExtension, 'build_py': BuildPyWithMim})

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import importlib.util
 import os
 import os.path as osp
 
@@ -65,15 +64,11 @@ def set_work_dir(cfg: Config, config_path: str, work_dir: str | None) -> None:
 
 
 def adapt_to_machine(cfg: Config, launcher: str) -> None:
-    """Use gloo and CPU DDP without CUDA, and log to TensorBoard when it is installed."""
+    """Use gloo and CPU DDP without CUDA (mmengine 0.10.7 assumes a GPU per rank)."""
     if launcher != 'none' and not torch.cuda.is_available():
         cfg.env_cfg.setdefault('dist_cfg', {})['backend'] = 'gloo'
         if cfg.get('model_wrapper_cfg') is None:  # mmengine's default passes device_ids=[LOCAL_RANK]: GPU only
             cfg.model_wrapper_cfg = dict(type='MMDistributedDataParallel', device_ids=None, broadcast_buffers=False)
-    backends = cfg.visualizer.get('vis_backends') or []
-    if importlib.util.find_spec('tensorboard') is not None and \
-            not any(b.get('type') == 'TensorboardVisBackend' for b in backends):
-        cfg.visualizer.vis_backends = [*backends, dict(type='TensorboardVisBackend')]
 
 
 def init_cpu_distributed(launcher: str, dist_cfg: dict) -> None:

@@ -9,11 +9,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.mixdet-installed
-DEPS := requirements/build.txt requirements/runtime.txt requirements/tests.txt setup.cfg setup.py Makefile \
+DEPS := requirements/build.txt requirements/runtime.txt requirements/tests.txt requirements/lint.txt setup.cfg \
+	setup.py Makefile \
 	$(wildcard mixdet/ops/csrc/*.cpp mixdet/ops/csrc/*.h mixdet/ops/csrc/*/*.cpp mixdet/ops/csrc/*/*.cu \
 		mixdet/ops/csrc/*/*.cuh mixdet/ops/csrc/*/*.h)
 
-.PHONY: install demo test mutation-check clean-venv cuda-check gpu-check gpu-wheels
+.PHONY: install demo lint test mutation-check clean-venv cuda-check gpu-check gpu-wheels
 
 install: $(STAMP)
 
@@ -28,7 +29,7 @@ $(STAMP): $(DEPS)
 	MMCV_WITH_OPS=1 MAX_JOBS=2 $(PIP) install --no-build-isolation mmcv==2.1.0
 	$(PIP) install --quiet -r requirements/runtime.txt
 	$(PIP) install --quiet --no-deps -r requirements/tests.txt
-	$(PIP) install --quiet pytest
+	$(PIP) install --quiet pytest -r requirements/lint.txt
 	$(PIP) install --quiet --no-build-isolation --no-deps -e .
 	$(PY) -c "import mmcv.ops, mmdet.models, mixdet; print('mixdet environment ready')"
 	touch $@
@@ -51,7 +52,12 @@ demo: $(STAMP) $(DEMO_DATA)
 		--out $(DEMO_DIR)/ssdlite_mixnet-s.onnx
 	$(PY) tools/deployment/test_onnx.py $(DEMO_CONFIG) $(DEMO_DIR)/ssdlite_mixnet-s.onnx
 
-test: $(STAMP)
+# Style first (flake8 and isort with setup.cfg's settings, as .pre-commit-config.yaml), then the tests.
+lint: $(STAMP)
+	$(PY) -m flake8
+	$(PY) -m isort --check-only --diff .
+
+test: lint
 	$(PY) -m pytest tests
 
 # Not part of `make test` or CI: break the code in the curated ways of tools/dev/mutations.py, one at a time in a

@@ -3,11 +3,12 @@ import onnx
 import pytest
 import torch
 
-from deploy_helpers import (COCO_CONFIGS, SHAPES_CONFIG, assert_same_detections, build_detector, images,
-                            onnx_predictions, pytorch_predictions)
 from mixdet.deploy import End2EndDetector, ExportError, custom_domain_nodes, export_onnx
 from mixdet.deploy.onnx_graph import op_types
 from mixdet.layers import GroupedConv2d, MixedConv2d
+
+from deploy_helpers import (COCO_CONFIGS, SHAPES_CONFIG, assert_same_detections, build_detector, images,
+                            onnx_predictions, pytorch_predictions)
 
 SIZE = 192  # below the COCO configs' 320 to keep the suite short; the graph is the same at any size
 

@@ -5,8 +5,9 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.structures import InstanceData
 
-from conftest import REPO
 from mixdet.registry import MODELS
+
+from conftest import REPO
 
 init_default_scope('mmdet')
 

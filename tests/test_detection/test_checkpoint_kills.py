@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FAST, REPO, RUN_DIR, SHAPES_CONFIG
 from mixdet.engine.safe_checkpoint import load_checkpoint_file
+
+from conftest import FAST, REPO, RUN_DIR, SHAPES_CONFIG
 
 ITERS = 6
 KILLS = 20

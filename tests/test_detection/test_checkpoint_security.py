@@ -17,11 +17,12 @@ import pytest
 import torch
 from mmengine.logging.history_buffer import HistoryBuffer
 from numpy._core.multiarray import _reconstruct
+from test_tools import latest_checkpoint
 
-from conftest import FAST, SHAPES_CONFIG, run_tool
 from mixdet.engine.safe_checkpoint import CheckpointError, load_checkpoint_file
 from mixdet.models.backbones import MixNet
-from test_tools import latest_checkpoint
+
+from conftest import FAST, SHAPES_CONFIG, run_tool
 
 
 class _GetAttr:

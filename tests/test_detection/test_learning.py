@@ -10,9 +10,10 @@ from mmengine.runner import Runner
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from conftest import SHAPES_CONFIG, run_tool
 from mixdet.datasets import make_shapes_dataset
 from mixdet.engine.config_setup import apply_cfg_options
+
+from conftest import SHAPES_CONFIG, run_tool
 
 OPTIONS = ['train_dataloader.batch_size=8', 'train_dataloader.num_workers=0',
            'train_dataloader.persistent_workers=False', 'val_dataloader.num_workers=0',

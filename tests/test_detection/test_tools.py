@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import FAST, SHAPES_CONFIG, run_tool
 from mixdet.engine.training_logs import read_curves
+
+from conftest import FAST, SHAPES_CONFIG, run_tool
 
 
 def latest_checkpoint(work_dir):

@@ -3,8 +3,9 @@ of the float32 parameters are float32 and finite, and the results track float32.
 import pytest
 import torch
 
-from batchnorm_utils import randomize_batchnorm
 from mixdet.models.backbones import MixNet
+
+from batchnorm_utils import randomize_batchnorm
 
 
 def step(model, x, impl, monkeypatch, dtype=None):

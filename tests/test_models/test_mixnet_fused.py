@@ -7,8 +7,9 @@ activations and gradients at working magnitudes; a 160 px input runs both CPU fo
 import pytest
 import torch
 
-from batchnorm_utils import randomize_batchnorm
 from mixdet.models.backbones import MixNet
+
+from batchnorm_utils import randomize_batchnorm
 
 
 def rel(a, b):

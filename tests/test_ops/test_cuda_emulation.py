@@ -17,8 +17,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from cuda_emulation import harness
 from mixdet.ops import mixconv2d_reference, split_channels
+
+from cuda_emulation import harness
 
 KERNELS = (1, 3, 5, 7, 9, 11)
 DTYPES = (torch.float32, torch.float64, torch.float16, torch.bfloat16)

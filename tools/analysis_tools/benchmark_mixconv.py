@@ -223,8 +223,9 @@ def print_plans(args) -> None:
 
 def run_model(args, device: torch.device) -> None:
     """Images/s of a MixNet backbone training step, fused op vs reference."""
-    import mixdet  # noqa: F401  (registers MixNet in mmdet's MODELS; needs mmengine, mmcv and mmdet)
     from mmdet.registry import MODELS
+
+    import mixdet  # noqa: F401  (registers MixNet in mmdet's MODELS; needs mmengine, mmcv and mmdet)
     timer = Timer(device, args.warmup, max(5, args.iters // 5))
     for arch in args.arch:
         for size in args.size:

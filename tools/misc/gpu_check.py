@@ -177,6 +177,7 @@ def model_benchmark(device, dry: bool, report: list[str]) -> dict:
     import copy
 
     import benchmark_mixconv as bench
+
     from mixdet.ops.mixconv import IMPL_ENV
     base, source = reference_network(dry)
     size, batch = (32, 2) if dry else (320, 64)

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from mixdet.registry import MODELS
+
 from .depthwise_swap import Layers, check_kernel_sizes, swap_depthwise
 from .kernel_embed import embed_depthwise_state
 from .pretrained import load_pretrained_strictly

@@ -20,6 +20,7 @@ from torch.utils.checkpoint import checkpoint
 
 from mixdet.layers import DepthwiseSeparableBlock, InvertedResidualBlock, PaddedConv2d
 from mixdet.registry import MODELS
+
 from .arch_decode import CHANNEL_DIVISOR, ArchSpec, decode_arch
 from .mixnet_archs import MIXNET_ARCHS
 from .pretrained import load_pretrained_strictly

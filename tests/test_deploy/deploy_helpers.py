@@ -12,7 +12,7 @@ from mmengine.registry import init_default_scope
 from mixdet.datasets.shapes import image_rng, render_image
 
 REPO = Path(__file__).resolve().parents[2]
-COCO_CONFIGS = {arch: f'configs/ssdlite_mixnet/ssdlite_{arch}_8xb24-600e_coco.py'
+COCO_CONFIGS = {arch: f'configs/ssdlite_mixnet/ssdlite_{arch}-scratch_8xb24-600e_coco.py'
                 for arch in ('mixnet-s', 'mixnet-m', 'mixnet-l', 'mobilenetv2')}
 SHAPES_CONFIG = 'configs/shapes/ssdlite_mixnet-s_1xb8-1k_shapes.py'
 VAR_FLOOR, HEAD_GAIN = 0.1, 2.0  # running variance floor: no channel amplifies fp32 noise

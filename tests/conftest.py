@@ -39,6 +39,11 @@ def shapes_root(tmp_path_factory):
     return root
 
 
+def latest_checkpoint(work_dir):
+    """The checkpoint that ``last_checkpoint`` of ``work_dir`` names (other tests may train the work dir on)."""
+    return Path((Path(work_dir) / 'last_checkpoint').read_text().strip())
+
+
 @pytest.fixture(scope='session')
 def trained_work_dir(shapes_root, tmp_path_factory):
     """A work dir after two iterations of training on ``shapes_root``."""

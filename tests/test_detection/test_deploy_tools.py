@@ -1,14 +1,9 @@
 """tools/deployment/export_onnx.py and test_onnx.py, run as a user runs them, against tools/test.py."""
 import re
-from pathlib import Path
 
-from conftest import FAST, SHAPES_CONFIG, run_tool
+from conftest import FAST, SHAPES_CONFIG, latest_checkpoint, run_tool
 
 COCO_LINE = re.compile(r'^ Average (?:Precision|Recall) .* = (-?[\d.]+)$', re.MULTILINE)
-
-
-def latest_checkpoint(work_dir):
-    return Path((Path(work_dir) / 'last_checkpoint').read_text().strip())
 
 
 def test_onnx_runtime_map_equals_pytorch(shapes_root, trained_work_dir, tmp_path):

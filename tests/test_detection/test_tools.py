@@ -2,18 +2,13 @@
 import pickle
 import re
 from collections import OrderedDict
-from pathlib import Path
 
 import pytest
 import torch
 
 from mixdet.engine.training_logs import read_curves
 
-from conftest import FAST, SHAPES_CONFIG, run_tool
-
-
-def latest_checkpoint(work_dir):
-    return Path((Path(work_dir) / 'last_checkpoint').read_text().strip())
+from conftest import FAST, SHAPES_CONFIG, latest_checkpoint, run_tool
 
 
 def test_training_saves_iteration_checkpoints(trained_work_dir):

@@ -11,7 +11,7 @@ from mmengine.config import Config
 from mmengine.fileio import load
 from mmengine.registry import init_default_scope
 
-from conftest import SHAPES_CONFIG, run_tool
+from conftest import SHAPES_CONFIG, latest_checkpoint, run_tool
 
 MMDET_TOOLS = Path(mmdet.__file__).parent / '.mim' / 'tools'
 PNG = b'\x89PNG'
@@ -59,7 +59,7 @@ def test_benchmark_times_the_dataloader(shapes_root):
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason='the limitation is mmdet 3.3.0 without CUDA')
 def test_mmdet_inference_benchmark_needs_cuda_so_mixdet_has_its_own(shapes_root, trained_work_dir):
-    checkpoint = trained_work_dir / 'iter_2.pth'
+    checkpoint = latest_checkpoint(trained_work_dir)
     options = ['--max-iter', '4', '--log-interval', '2', '--num-warmup', '1']
     result = mmdet_tool('analysis_tools/benchmark.py', SHAPES_CONFIG, '--checkpoint', checkpoint, '--task',
                         'inference', *options, '--cfg-options', *data_options(shapes_root), check=False)
@@ -80,7 +80,7 @@ def confusion_matrix_module():
 
 def test_confusion_matrix_of_test_py_results(shapes_root, trained_work_dir, tmp_path):
     results = tmp_path / 'results.pkl'
-    run_tool('tools/test.py', SHAPES_CONFIG, trained_work_dir / 'iter_2.pth', '--work-dir', tmp_path / 'test',
+    run_tool('tools/test.py', SHAPES_CONFIG, latest_checkpoint(trained_work_dir), '--work-dir', tmp_path / 'test',
              '--out', results, '--show-dir', 'shown', '--cfg-options', f'data_root={shapes_root}/')
     shown = sorted(p.name for p in tmp_path.glob('test/*/shown/*.jpg'))
     assert shown == file_names(shapes_root, 'val')  # --show-dir: under the run's timestamp folder, as mmdet

@@ -1,6 +1,6 @@
 # SSDLite-MixNet-S trained from scratch on the embedded shapes dataset (tools/misc/make_shapes_dataset.py),
-# sized for `make demo`: 192x192 input, one CPU process, 1000 iterations of batch 8 (under 10 minutes
-# on 2 cores), AdamW with a short warm-up and cosine decay, validation every 250 iterations.
+# sized for `make demo`: 192x192 input, one CPU process, 1000 iterations of batch 8 (5-20 minutes
+# on 2 cores, by CPU), AdamW with a short warm-up and cosine decay, validation every 250 iterations.
 # Iteration-based: the 5000 training images are more than 10 minutes can consume (each is seen 1.6
 # times), which keeps the model from memorising them (1000 images x 10 epochs: train mAP 0.59, val 0.42).
 _base_ = '../ssdlite_mixnet/ssdlite_mixnet-s-scratch_8xb24-600e_coco.py'

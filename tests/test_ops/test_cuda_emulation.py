@@ -20,18 +20,10 @@ import torch.nn.functional as F
 from mixdet.ops import mixconv2d_reference, split_channels
 
 from cuda_emulation import harness
+from cuda_emulation.fixtures import one_torch_thread  # noqa: F401 (autouse: one torch thread here)
 
 KERNELS = (1, 3, 5, 7, 9, 11)
 DTYPES = (torch.float32, torch.float64, torch.float16, torch.bfloat16)
-
-
-@pytest.fixture(autouse=True, scope='module')
-def one_torch_thread():
-    """The references are tiny convolutions: a thread pool only adds waiting (10x slower on 2 busy cores)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope='module')

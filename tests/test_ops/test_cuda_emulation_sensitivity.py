@@ -12,18 +12,10 @@ import pytest
 import torch
 
 from cuda_emulation import harness
+from cuda_emulation.fixtures import one_torch_thread  # noqa: F401 (autouse: one torch thread here)
 
 CASES = [harness.Case(1, 20, 23, [3, 2], [3, 5], 1, 'symmetric', seed=1),
          harness.Case(2, 17, 70, [2, 2, 1], [7, 3, 11], 2, 'same', seed=2)]
-
-
-@pytest.fixture(autouse=True, scope='module')
-def one_torch_thread():
-    """The references are tiny convolutions: a thread pool only adds waiting (10x slower on 2 busy cores)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def mutate(tmp_path, file: str, anchor: str, old: str, new: str) -> str:

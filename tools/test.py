@@ -14,8 +14,9 @@ from mmdet.engine.hooks.utils import trigger_visualization_hook
 from mmdet.evaluation import DumpDetResults
 from mmengine.registry import RUNNERS
 
+from mixdet.checkpoint import CheckpointError
+from mixdet.engine.config_check import ConfigError
 from mixdet.engine.config_setup import add_common_arguments, load_config
-from mixdet.engine.safe_checkpoint import CheckpointError
 
 
 def parse_args():
@@ -40,12 +41,12 @@ def main():
 
     cfg.load_from = args.checkpoint  # MixdetRunner reads it as data and loads it strictly, on every rank
 
-    runner = RUNNERS.build(cfg)
-    if args.out is not None:
-        runner.test_evaluator.metrics.append(DumpDetResults(out_file_path=args.out))
     try:
+        runner = RUNNERS.build(cfg)
+        if args.out is not None:
+            runner.test_evaluator.metrics.append(DumpDetResults(out_file_path=args.out))
         runner.test()
-    except CheckpointError as error:  # one line naming the checkpoint
+    except (CheckpointError, ConfigError) as error:  # one line naming the checkpoint or the setting
         raise SystemExit(str(error)) from error
 
 

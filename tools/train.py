@@ -9,8 +9,9 @@ import argparse
 
 from mmengine.registry import RUNNERS
 
+from mixdet.checkpoint import CheckpointError
+from mixdet.engine.config_check import ConfigError
 from mixdet.engine.config_setup import add_common_arguments, enable_amp, load_config
-from mixdet.engine.safe_checkpoint import CheckpointError
 
 
 def parse_args():
@@ -36,10 +37,10 @@ def main():
     elif args.resume is not None:
         cfg.resume, cfg.load_from = True, args.resume
 
-    runner = RUNNERS.build(cfg)  # MixdetRunner (load_config's default runner_type)
     try:
+        runner = RUNNERS.build(cfg)  # MixdetRunner (load_config's default runner_type)
         runner.train()
-    except CheckpointError as error:  # one line naming the checkpoint
+    except (CheckpointError, ConfigError) as error:  # one line naming the checkpoint or the setting
         raise SystemExit(str(error)) from error
 
 

@@ -11,10 +11,9 @@ from typing import Any
 import torch
 from mmengine.model import is_model_wrapper
 
+from mixdet.checkpoint import CheckpointError, read_source
 from mixdet.models.backbones.identify import mixnet_variant
-from mixdet.utils.state_dicts import CheckpointError, checkpoint_state, load_state_strictly
-
-from .safe_checkpoint import load_checkpoint_file
+from mixdet.utils.state_dicts import checkpoint_state, load_state_strictly
 
 
 def load_weights_strictly(model: torch.nn.Module, checkpoint: Any, path: str) -> None:
@@ -32,6 +31,6 @@ def load_weights_strictly(model: torch.nn.Module, checkpoint: Any, path: str) ->
 
 def load_checkpoint_strictly(model: torch.nn.Module, path: str, map_location: Any = 'cpu') -> dict:
     """Read ``path`` as data, load it into ``model`` strictly and return the checkpoint dict."""
-    checkpoint = load_checkpoint_file(path, map_location)
+    checkpoint = read_source(path, map_location)
     load_weights_strictly(model, checkpoint, path)
     return checkpoint

@@ -11,6 +11,7 @@ import torch
 from mmengine.config import Config
 
 from .cfg_options import CheckedDictAction, check_cfg_options
+from .config_check import ConfigError, check_config
 
 
 def dataset_configs(cfg: Config):
@@ -109,6 +110,10 @@ def load_config(args: argparse.Namespace) -> Config:
     cfg.setdefault('runner_type', 'MixdetRunner')  # safe, strict checkpoint loading; atomic saving
     cfg.launcher = args.launcher
     apply_cfg_options(cfg, args.cfg_options)
+    try:
+        check_config(cfg)
+    except ConfigError as error:
+        raise SystemExit(str(error)) from error
     set_work_dir(cfg, args.config, args.work_dir)
     adapt_to_machine(cfg, args.launcher)
     init_cpu_distributed(args.launcher, cfg.env_cfg.get('dist_cfg', {}))

@@ -3,8 +3,8 @@
 Configs select it with ``runner_type = 'MixdetRunner'`` (mmdet's tools/train.py honours that key too).
 What changes against mmengine 0.10.7's Runner:
 
-* reading: every checkpoint goes through :func:`mixdet.engine.safe_checkpoint.load_checkpoint_file`
-  (weights-only, one-line errors naming the file) and into the model strictly (mmengine loads
+* reading: every checkpoint (a path or an ``http(s)://`` URL) goes through :func:`mixdet.checkpoint.read_source`
+  (data only, one-line errors naming the file) and into the model strictly (mmengine loads
   ``load_from`` with ``strict=False`` and only logs what did not fit);
 * ``resume``: mmengine evaluates ``meta['config']`` with ``Config.fromstring`` to compare GPU counts,
   which runs any code a crafted checkpoint puts there. The text is dropped unread. A checkpoint without
@@ -22,11 +22,12 @@ from typing import Any
 
 from mmengine.runner import Runner
 
+from mixdet.checkpoint import CheckpointError, read_source
 from mixdet.registry import RUNNERS
+from mixdet.utils.atomic_files import commit_file, temporary_name
 
-from .atomic_files import commit_file, temporary_name
 from .checkpoint_fit import load_weights_strictly
-from .safe_checkpoint import CheckpointError, load_checkpoint_file, message_hub_from_plain, message_hub_to_plain
+from .safe_checkpoint import message_hub_state, message_hub_to_plain
 
 
 @RUNNERS.register_module()
@@ -34,6 +35,7 @@ class MixdetRunner(Runner):
     """mmengine's Runner with safe, strict checkpoint loading and atomic, data-only checkpoint saving."""
 
     _resuming = False
+    resumed_checkpoint: str | None = None
 
     def load_checkpoint(self, filename: str, map_location: Any = 'cpu', strict: bool = True,
                         revise_keys: list | None = None) -> dict:
@@ -42,14 +44,16 @@ class MixdetRunner(Runner):
         ``strict`` and ``revise_keys`` are accepted for mmengine's signature: loading is always strict and
         DDP's ``module.`` prefix is always stripped. Raises CheckpointError (one line naming the file).
         """
-        checkpoint = load_checkpoint_file(filename, map_location)
+        checkpoint = read_source(filename, map_location)
         meta = checkpoint.setdefault('meta', {})
         if isinstance(meta, dict) and meta.pop('config', None) is not None:
             self.logger.warning(f'checkpoint {filename} carries configuration text in meta["config"]; '
                                 'it is ignored (never evaluated)')
+        elif not isinstance(meta, dict):
+            raise CheckpointError(f'checkpoint {filename}: its meta is a {type(meta).__name__}, not a dict')
         if self._resuming:
             self._check_training_state(checkpoint, filename)
-            checkpoint['message_hub'] = message_hub_from_plain(checkpoint['message_hub'], filename)
+            checkpoint['message_hub'] = message_hub_state(checkpoint['message_hub'], filename)
         self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
         load_weights_strictly(self.model, checkpoint, filename)
         self._has_loaded = True
@@ -68,9 +72,20 @@ class MixdetRunner(Runner):
                 f'cannot resume from checkpoint {filename}: it holds no {" / ".join(missing)} state (weights only, '
                 f'like best_*.pth), so the optimizer and learning-rate schedule would restart silently; start a '
                 f'new schedule from its weights with --cfg-options load_from={filename} instead')
+        schedulers = self.param_schedulers or []
+        schedulers = [s for group in schedulers.values() for s in group] if isinstance(schedulers, dict) else schedulers
+        states = checkpoint.get('param_schedulers', [])
+        states = [s for group in states.values() for s in group] if isinstance(states, dict) else states
+        if schedulers and not (isinstance(states, list) and len(states) == len(schedulers) and all(
+                isinstance(state, dict) and set(state) == set(scheduler.state_dict())
+                for state, scheduler in zip(states, schedulers))):
+            raise CheckpointError(f'cannot resume from checkpoint {filename}: its learning-rate scheduler state does '
+                                  f'not fit the {len(schedulers)} schedulers of this config')
 
     def resume(self, filename: str, *args, **kwargs) -> None:
-        """mmengine's resume on a checkpoint checked by :meth:`load_checkpoint` (training state present)."""
+        """mmengine's resume on a checkpoint checked by :meth:`load_checkpoint` (training state present).
+        ``resumed_checkpoint`` tells the checkpoint hook where it lies."""
+        self.resumed_checkpoint = filename
         self._resuming = True
         try:
             super().resume(filename, *args, **kwargs)

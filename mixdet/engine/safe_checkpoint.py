@@ -1,88 +1,23 @@
-"""Checkpoints are untrusted input: read them as data, never as code.
+"""The training state of a checkpoint as plain data: the message hub that mmengine keeps as Python objects.
 
-:func:`load_checkpoint_file` is the one place where mixdet reads a checkpoint (``--resume``, ``load_from``,
-``tools/test.py``, ``Pretrained``). It calls ``torch.load(weights_only=True)`` with no extra allowed globals,
-so the file may hold tensors, containers and Python scalars/strings only: no class is instantiated and no
-function is called while it is read. A file that is missing, truncated, not a checkpoint or that asks for
-anything else is refused with one :class:`CheckpointError` line naming it. ``.safetensors`` weights (timm's
-format) are read by :func:`load_safetensors_file`, which holds tensors only by design.
-
-mmengine stores its log history (``MessageHub``) as ``HistoryBuffer`` objects with numpy arrays inside,
-which only an unpickler that instantiates classes could read (and, with ``builtins.getattr`` allowed as
-mixdet once did, one that reaches ``eval``). Checkpoints that mixdet writes store that state as plain data
-(:func:`message_hub_to_plain`) and :func:`message_hub_from_plain` rebuilds it; older mmengine checkpoints
-are refused with the command that re-saves a trusted one (``tools/model_converters/resave_checkpoint.py``).
+mmengine's ``MessageHub`` holds its log history as ``HistoryBuffer`` objects with numpy arrays inside.
+Checkpoints that mixdet writes store that state as plain data (:func:`message_hub_to_plain`); checkpoints that
+plain mmengine wrote hold inert stand-ins for the buffers once read (:mod:`mixdet.checkpoint.inert`).
+:func:`message_hub_state` rebuilds real buffers from either, after checking every value, for ``--resume``.
+Reading the file itself is :func:`mixdet.checkpoint.read_checkpoint` (data only).
 """
 from __future__ import annotations
 
-import os
-import pickle
-import zipfile
 from typing import Any
 
 import numpy as np
-import torch
 from mmengine.logging.history_buffer import HistoryBuffer
-from safetensors import SafetensorError
-from safetensors.torch import load_file as load_safetensors
 
-from mixdet.utils.state_dicts import CheckpointError
+from mixdet.checkpoint import CheckpointError
+from mixdet.checkpoint.inert import Inert, history_buffer_state
 
-RESAVE_COMMAND = 'python tools/model_converters/resave_checkpoint.py'
 # Marks a message-hub state written by message_hub_to_plain.
 PLAIN_FORMAT = 'mixdet-plain-v1'
-
-
-def _refusal(path: str) -> CheckpointError:
-    """The error for a checkpoint that needs globals outside torch's weights-only set."""
-    names = sorted(torch.serialization.get_unsafe_globals_in_checkpoint(path)) if zipfile.is_zipfile(path) else []
-    shown = ', '.join(names[:4]) + (', ...' if len(names) > 4 else '')
-    if any(name.startswith('mmengine.') or name.startswith('numpy') for name in names):
-        return CheckpointError(
-            f'refusing to load checkpoint {path}: it stores Python objects ({shown}) as plain mmengine writes '
-            f'them, which cannot be read without running code from the file; if you trust it, re-save it as data '
-            f'with `{RESAVE_COMMAND} {path} NEW.pth`')
-    return CheckpointError(f'refusing to load checkpoint {path}: it asks to run or build Python objects '
-                           f'({shown or "not a zip checkpoint"}), which a checkpoint never needs')
-
-
-def load_checkpoint_file(path: str | os.PathLike, map_location: Any = 'cpu') -> dict:
-    """``torch.load(path, weights_only=True)``, which must give a dict; errors name ``path`` in one line."""
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise CheckpointError(f'checkpoint {path} does not exist or is not a file')
-    if os.path.getsize(path) == 0:
-        raise CheckpointError(f'checkpoint {path} is empty (0 bytes)')
-    try:
-        checkpoint = torch.load(path, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as error:
-        if zipfile.is_zipfile(path) or 'Unsupported global' in str(error) or 'Unsupported operand' in str(error):
-            raise _refusal(path) from error
-        raise CheckpointError(f'cannot read checkpoint {path}: not a PyTorch checkpoint ({_first_line(error)})') \
-            from error
-    except (RuntimeError, EOFError, OSError, ValueError) as error:  # torch's zip reader / a cut-off pickle
-        raise CheckpointError(f'cannot read checkpoint {path}: truncated or not a PyTorch checkpoint '
-                              f'({_first_line(error)})') from error
-    if not isinstance(checkpoint, dict):
-        raise CheckpointError(f'checkpoint {path} holds a {type(checkpoint).__name__}, not a dict')
-    return checkpoint
-
-
-def load_safetensors_file(path: str | os.PathLike) -> dict[str, torch.Tensor]:
-    """The tensors of a ``.safetensors`` file (on the CPU); errors name ``path`` in one line."""
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise CheckpointError(f'checkpoint {path} does not exist or is not a file')
-    try:
-        return load_safetensors(path, device='cpu')
-    except (SafetensorError, OSError) as error:
-        raise CheckpointError(f'cannot read checkpoint {path}: not a safetensors file ({_first_line(error)})') \
-            from error
-
-
-def _first_line(error: Exception) -> str:
-    text = str(error).strip().splitlines()
-    return text[0][:200] if text else type(error).__name__
 
 
 def to_plain(value: Any) -> Any:
@@ -107,18 +42,67 @@ def message_hub_to_plain(state: dict) -> dict:
                 resumed_keys=dict(state['resumed_keys']))
 
 
-def message_hub_from_plain(state: Any, path: str) -> dict:
-    """The ``MessageHub.load_state_dict`` input for a state written by :func:`message_hub_to_plain`."""
-    if not isinstance(state, dict) or state.get('format') != PLAIN_FORMAT:
-        raise CheckpointError(f'checkpoint {path} has no message-hub state in mixdet\'s plain format; if you trust '
-                              f'it, re-save it with `{RESAVE_COMMAND} {path} NEW.pth`')
+def _plain_buffer(buffer: Any) -> tuple[list, list, int] | None:
+    if not isinstance(buffer, dict):
+        return None
+    logs, counts, max_length = buffer.get('log_history'), buffer.get('count_history'), buffer.get('max_length')
+    if not (isinstance(logs, list) and isinstance(counts, list) and len(logs) == len(counts)
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in logs + counts)
+            and isinstance(max_length, int) and max_length > 0):
+        return None
+    return logs, counts, max_length
+
+
+def _contains_inert(value: Any) -> bool:
+    if isinstance(value, Inert):
+        return True
+    if isinstance(value, dict):
+        return any(_contains_inert(v) for v in value.values())
+    if isinstance(value, (list, tuple, set)):
+        return any(_contains_inert(v) for v in value)
+    return False
+
+
+# Runtime information that mmengine's loops and hooks read back after resuming: what each must be.
+_NUMBER, _INT, _PATH = ((int, float), 'a number'), ((int,), 'an int'), ((str, type(None)), 'a path')
+RUNTIME_TYPES = dict(epoch=_INT, iter=_INT, max_epochs=_INT, max_iters=_INT, best_score=_NUMBER, best_ckpt=_PATH,
+                     last_ckpt=_PATH)
+
+
+def _runtime_problem(key: str, value: Any) -> str | None:
+    """Why ``runtime_info[key]`` cannot be what mmengine expects there (None if it can); ``best_score_<metric>``
+    and ``best_ckpt_<metric>`` count as ``best_score`` and ``best_ckpt``."""
+    kind = next((k for k in ('best_score', 'best_ckpt') if key.startswith(k + '_')), key)
+    types, words = RUNTIME_TYPES.get(kind, (None, None))
+    if types is not None and (isinstance(value, bool) or not isinstance(value, types)):
+        return f'{key}={value!r} is not {words}'
+    if key == 'keep_ckpt_ids' and not (isinstance(value, list) and all(type(i) is int for i in value)):
+        return f'keep_ckpt_ids={value!r} is not a list of ints'
+    return None
+
+
+def message_hub_state(state: Any, path: str) -> dict:
+    """The ``MessageHub.load_state_dict`` input for the message hub of a checkpoint (mixdet's plain format or
+    mmengine's own), every value checked: CheckpointError naming ``path`` and the entry otherwise."""
+    if not isinstance(state, dict) or not all(isinstance(state.get(k), dict) for k in ('log_scalars', 'runtime_info')):
+        raise CheckpointError(f'checkpoint {path} has no readable message-hub state (log_scalars, runtime_info)')
+    read_buffer = _plain_buffer if state.get('format') == PLAIN_FORMAT else history_buffer_state
     scalars = {}
     for key, buffer in state['log_scalars'].items():
-        logs, counts = buffer.get('log_history'), buffer.get('count_history')
-        if not (isinstance(logs, list) and isinstance(counts, list) and len(logs) == len(counts)
-                and all(isinstance(v, (int, float)) for v in logs + counts)):
-            raise CheckpointError(f'checkpoint {path}: message-hub scalar {key!r} is not two equal-length lists '
-                                  f'of numbers')
-        scalars[key] = HistoryBuffer(logs, counts, int(buffer.get('max_length', 1000000)))
-    return dict(log_scalars=scalars, runtime_info=dict(state['runtime_info']),
-                resumed_keys=dict(state['resumed_keys']))
+        fields = read_buffer(buffer)
+        if not isinstance(key, str) or fields is None:
+            raise CheckpointError(f'checkpoint {path}: message-hub scalar {key!r} is not a log history (two '
+                                  f'equal-length lists of numbers and a positive max length)')
+        scalars[key] = HistoryBuffer(*fields)
+    runtime_info = to_plain(dict(state['runtime_info']))
+    odd = sorted(str(key) for key, value in runtime_info.items() if not isinstance(key, str) or _contains_inert(value))
+    if odd:
+        raise CheckpointError(f'checkpoint {path}: message-hub runtime info {odd} holds objects, not data')
+    for key, value in runtime_info.items():
+        problem = _runtime_problem(key, value)
+        if problem:
+            raise CheckpointError(f'checkpoint {path}: message-hub runtime info {problem}')
+    resumed = state.get('resumed_keys', {})
+    if not (isinstance(resumed, dict) and all(isinstance(k, str) and isinstance(v, bool) for k, v in resumed.items())):
+        raise CheckpointError(f'checkpoint {path}: message-hub resumed_keys is not a dict of str -> bool')
+    return dict(log_scalars=scalars, runtime_info=runtime_info, resumed_keys=dict(resumed))

@@ -8,7 +8,7 @@ from packaging.version import Version
 
 # package -> (minimum inclusive, maximum exclusive, how to install)
 REQUIREMENTS = {
-    'torch': ('2.4', '2.14', 'pip install torch==2.13.0'),  # 2.4: torch.library.register_fake, fused AdamW
+    'torch': ('2.5', '2.14', 'pip install torch==2.13.0'),  # 2.5: torch.serialization.safe_globals; 2.4: op API
     'mmengine': ('0.10.7', '0.11', 'pip install mmengine==0.10.7'),
     'mmcv': ('2.1.0', '2.2.0', 'MMCV_WITH_OPS=1 pip install --no-build-isolation mmcv==2.1.0'),
     'mmdet': ('3.3.0', '3.4', 'pip install mmdet==3.3.0'),

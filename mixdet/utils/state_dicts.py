@@ -3,9 +3,7 @@ from __future__ import annotations
 
 import torch
 
-
-class CheckpointError(ValueError):
-    """A checkpoint that cannot be used; the message is one line naming the file."""
+from mixdet.checkpoint.errors import CheckpointError
 
 
 def checkpoint_state(loaded, source: str) -> dict[str, torch.Tensor]:
@@ -13,6 +11,10 @@ def checkpoint_state(loaded, source: str) -> dict[str, torch.Tensor]:
     state = loaded.get('state_dict', loaded) if isinstance(loaded, dict) else None
     if not isinstance(state, dict):
         raise CheckpointError(f'checkpoint {source} holds no state_dict')
+    odd = [key for key, value in state.items() if not (isinstance(key, str) and isinstance(value, torch.Tensor))]
+    if odd:
+        raise CheckpointError(f'checkpoint {source}: state_dict entry {odd[0]!r} is not a tensor under a string key '
+                              f'({len(odd)} such entries)')
     return {k[len('module.'):] if k.startswith('module.') else k: v for k, v in state.items()}
 
 
@@ -28,4 +30,8 @@ def load_state_strictly(module: torch.nn.Module, state: dict[str, torch.Tensor],
     if details:
         raise CheckpointError(f'checkpoint {source} does not fit {owner} ({details}); '
                               f'is it from another architecture, variant or number of classes?')
+    broken = [k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    if broken:
+        raise CheckpointError(f'checkpoint {source}: {broken[0]} holds NaN or infinite values ({len(broken)} tensors '
+                              f'do); did the training diverge?')
     module.load_state_dict(state, strict=True)

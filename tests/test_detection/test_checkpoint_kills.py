@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from mixdet.engine.safe_checkpoint import load_checkpoint_file
+from mixdet.checkpoint import read_checkpoint
 
 from conftest import FAST, REPO, RUN_DIR, SHAPES_CONFIG
 
@@ -44,7 +44,7 @@ def losses(work_dir: Path) -> dict[int, float]:
 
 def assert_nothing_lost(work_dir: Path, note: str) -> None:
     for path in work_dir.glob('iter_*.pth'):
-        load_checkpoint_file(path)  # complete: raises on a truncated file
+        read_checkpoint(path)  # complete: raises on a truncated file
     last = work_dir / 'last_checkpoint'
     if last.exists():
         assert Path(last.read_text().strip()).is_file(), f'{note}: last_checkpoint names a missing file'
@@ -59,7 +59,7 @@ def kill_once(shapes_root, work_dir, rng: random.Random, aim_at_save: bool, sig:
     try:
         if aim_at_save:
             while proc.poll() is None and time.time() < deadline:
-                if list(work_dir.glob('.iter_*.partial-*')) or list(work_dir.glob('.last_checkpoint.partial-*')):
+                if list(work_dir.glob('.*.mixdet-partial-*')):
                     time.sleep(rng.uniform(0, 0.05))
                     landed = 'during a checkpoint write'
                     break

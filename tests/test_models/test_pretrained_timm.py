@@ -4,10 +4,8 @@
 The checkpoints are state_dicts of geffnet reference MixNets (timm's predecessor, same keys) with random
 weights, served by a local HTTP server; see test_timm_parity.py for the reference.
 """
+import hashlib
 import io
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 import torch
@@ -17,51 +15,10 @@ from test_timm_parity import TAPS, random_reference, reference_taps
 
 import mixdet  # noqa: F401  registers MixNet in mmdet's MODELS
 import mixdet.models.backbones.pretrained as pretrained
-from mixdet.utils.state_dicts import CheckpointError
+from mixdet.checkpoint import CheckpointError
+from mixdet.checkpoint.download import cache_path
 
-PROXY_VARIABLES = ('http_proxy', 'https_proxy', 'all_proxy', 'HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY')
-
-
-class _Handler(BaseHTTPRequestHandler):
-    """Serves ``server.files`` (path -> bytes), 404 otherwise; records every requested path."""
-
-    def do_GET(self):  # noqa: N802 (http.server's name)
-        self.server.requests.append(self.path)
-        body = self.server.files.get(self.path)
-        if body is None:
-            self.send_error(404)
-            return
-        self.send_response(200)
-        self.send_header('Content-Length', str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def server():
-    httpd = ThreadingHTTPServer(('127.0.0.1', 0), _Handler)
-    httpd.files, httpd.requests = {}, []
-    httpd.url = f'http://127.0.0.1:{httpd.server_address[1]}'
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield httpd
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join()
-
-
-@pytest.fixture(autouse=True)
-def hub(tmp_path, monkeypatch):
-    """torch's hub cache under tmp_path; no proxy between the test and its server."""
-    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch'))
-    for name in PROXY_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-    hub_dir = tmp_path / 'torch' / 'hub'
-    assert Path(torch.hub.get_dir()) == hub_dir, 'torch.hub.set_dir was called elsewhere; TORCH_HOME is ignored'
-    return hub_dir
+from http_server import hub_fixture, server_fixture  # noqa: F401  (fixtures)
 
 
 @pytest.fixture
@@ -74,6 +31,11 @@ def logs(monkeypatch):
 def serve(server, name: str, body: bytes) -> str:
     server.files[f'/v0.1-weights/{name}'] = body
     return f'{server.url}/v0.1-weights/{name}'
+
+
+def hashed(stem: str, body: bytes) -> str:
+    """timm's file naming: ``stem-<first 8 hex digits of the sha256>.pth``."""
+    return f'{stem}-{hashlib.sha256(body).hexdigest()[:8]}.pth'
 
 
 def pth_bytes(state: dict) -> bytes:
@@ -103,12 +65,13 @@ def test_timm_checkpoint_from_url_reproduces_timm_and_is_cached(server, hub, log
     reference = random_reference('mixnet_s', seed=11)
     state = reference.state_dict()
     assert {'classifier.weight', 'classifier.bias', 'conv_head.weight'} <= set(state)
-    url = serve(server, 'mixnet_s-a907afbc.pth', pth_bytes(state))
+    body = pth_bytes(state)
+    url = serve(server, hashed('mixnet_s', body), body)
 
     model = build(url)
     model.init_weights()
-    assert server.requests == ['/v0.1-weights/mixnet_s-a907afbc.pth']
-    assert (hub / 'checkpoints' / 'mixnet_s-a907afbc.pth').is_file()
+    assert server.requests == [f'/v0.1-weights/{hashed("mixnet_s", body)}']
+    assert cache_path(url).startswith(str(hub)) and open(cache_path(url), 'rb').read() == body
     assert [line for line in logs if 'classifier' in line] == [logs[-1]] and 'ignored 2 keys' in logs[-1]
 
     again = build(url)
@@ -132,7 +95,7 @@ def test_timm_safetensors_without_head(where, server, tmp_path):
 @pytest.mark.parametrize('where', ['path', 'url'])
 def test_another_variant_is_refused(where, server, tmp_path):
     body = pth_bytes(random_reference('mixnet_m', seed=13).state_dict())
-    path = tmp_path / 'mixnet_m-4647fc68.pth'
+    path = tmp_path / hashed('mixnet_m', body)
     path.write_bytes(body)
     checkpoint = str(path) if where == 'path' else serve(server, path.name, body)
     with pytest.raises(CheckpointError, match=r'does not fit MixNet \(.*shape: \[') as error:
@@ -147,7 +110,7 @@ def test_missing_url_is_refused(server, hub):
     with pytest.raises(CheckpointError, match='HTTP Error 404') as error:
         build(url).init_weights()
     assert str(error.value).startswith(f'cannot download checkpoint {url}: ') and '\n' not in str(error.value)
-    assert not (hub / 'checkpoints').exists() or not any((hub / 'checkpoints').iterdir())
+    assert not any(path.is_file() for path in hub.rglob('*'))
 
 
 @pytest.mark.parametrize('suffix', ['.pth', '.safetensors'])
@@ -156,9 +119,9 @@ def test_non_checkpoint_response_is_refused_and_not_cached(suffix, server, hub):
     for attempt in (1, 2):
         with pytest.raises(CheckpointError) as error:
             build(url).init_weights()
-        assert str(error.value).startswith(f'checkpoint {url} is not usable') and '\n' not in str(error.value)
+        assert str(error.value).startswith(f'cannot read checkpoint {url}: ') and '\n' not in str(error.value)
         assert len(server.requests) == attempt, 'an unusable download must not stay cached'
-    assert not (hub / 'checkpoints' / f'page{suffix}').exists()
+    assert not any(path.is_file() for path in hub.rglob('*'))
 
 
 def test_garbage_safetensors_file_is_refused(tmp_path):

@@ -7,12 +7,37 @@ from __future__ import annotations
 
 import os
 import os.path as osp
+import re
+from typing import Callable
+
+PARTIAL = re.compile(r'\.(?P<name>.+)\.mixdet-partial-(?P<pid>\d+)')
 
 
 def temporary_name(path: str) -> str:
-    """A hidden name next to ``path`` for its content in progress (unique per process)."""
+    """A hidden name next to ``path`` for its content in progress: ``.<name>.mixdet-partial-<pid>``."""
     folder, name = osp.split(path)
-    return osp.join(folder, f'.{name}.partial-{os.getpid()}')
+    return osp.join(folder, f'.{name}.mixdet-partial-{os.getpid()}')
+
+
+def dead_partials(folder: str, owns: Callable[[str], bool]) -> list[str]:
+    """Temporary files in ``folder`` that :func:`temporary_name` made for a final name that ``owns`` accepts,
+    written by a process that no longer runs on this machine (a killed save)."""
+    found = []
+    for entry in os.listdir(folder):
+        match = PARTIAL.fullmatch(entry)
+        if match and owns(match['name']) and not _running(int(match['pid'])):
+            found.append(osp.join(folder, entry))
+    return found
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def _fsync_folder(folder: str) -> None:

@@ -20,6 +20,13 @@ class Endless:
     """Answers 200 without Content-Length and streams zeros for ever."""
 
 
+class Slow:
+    """Answers ``body`` with its Content-Length, 4 KiB every 50 ms."""
+
+    def __init__(self, body: bytes):
+        self.body = body
+
+
 class _Handler(BaseHTTPRequestHandler):
     def do_GET(self):  # noqa: N802 (http.server's name)
         self.server.requests.append(self.path)
@@ -35,6 +42,14 @@ class _Handler(BaseHTTPRequestHandler):
             chunk = bytes(1 << 16)
             while not self.server.stopping.is_set():
                 self.wfile.write(chunk)
+        elif isinstance(body, Slow):
+            self.send_response(200)
+            self.send_header('Content-Length', str(len(body.body)))
+            self.end_headers()
+            for start in range(0, len(body.body), 4096):
+                if self.server.stopping.wait(0.05):
+                    return
+                self.wfile.write(body.body[start:start + 4096])
         else:
             self.send_response(200)
             self.send_header('Content-Length', str(len(body)))

@@ -72,8 +72,9 @@ class _Toy(BaseModel):
 
 
 def mmengine_runner_checkpoint(work_dir: Path) -> Path:
-    """Two iterations of mmengine's own Runner (SGD, a step scheduler) on a toy model; its checkpoint."""
-    runner = Runner(model=_Toy(), work_dir=str(work_dir),
+    """Two iterations of mmengine's own Runner (SGD, a step scheduler) on a toy model; its checkpoint. (Its scope is
+    mmdet's: a Runner makes its scope the current one for every later registry build in the process.)"""
+    runner = Runner(model=_Toy(), work_dir=str(work_dir), default_scope='mmdet',
                     train_dataloader=dict(dataset=[dict(inputs=torch.randn(2)) for _ in range(4)], batch_size=2,
                                           sampler=dict(type='DefaultSampler', shuffle=False),
                                           collate_fn=dict(type='pseudo_collate')),

@@ -12,11 +12,10 @@ import argparse
 
 from mmdet.engine.hooks.utils import trigger_visualization_hook
 from mmdet.evaluation import DumpDetResults
-from mmengine.registry import RUNNERS
 
 from mixdet.checkpoint import CheckpointError
 from mixdet.engine.config_check import ConfigError
-from mixdet.engine.config_setup import add_common_arguments, load_config
+from mixdet.engine.config_setup import add_common_arguments, build_runner, load_config
 
 
 def parse_args():
@@ -42,7 +41,7 @@ def main():
     cfg.load_from = args.checkpoint  # MixdetRunner reads it as data and loads it strictly, on every rank
 
     try:
-        runner = RUNNERS.build(cfg)
+        runner = build_runner(cfg)
         if args.out is not None:
             runner.test_evaluator.metrics.append(DumpDetResults(out_file_path=args.out))
         runner.test()

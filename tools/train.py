@@ -7,11 +7,9 @@ Multi-GPU / multi-node: tools/dist_train.sh (torchrun) or `srun ... --launcher s
 """
 import argparse
 
-from mmengine.registry import RUNNERS
-
 from mixdet.checkpoint import CheckpointError
 from mixdet.engine.config_check import ConfigError
-from mixdet.engine.config_setup import add_common_arguments, enable_amp, load_config
+from mixdet.engine.config_setup import add_common_arguments, build_runner, enable_amp, load_config
 
 
 def parse_args():
@@ -38,7 +36,7 @@ def main():
         cfg.resume, cfg.load_from = True, args.resume
 
     try:
-        runner = RUNNERS.build(cfg)  # MixdetRunner (load_config's default runner_type)
+        runner = build_runner(cfg)  # MixdetRunner (load_config's default runner_type)
         runner.train()
     except (CheckpointError, ConfigError) as error:  # one line naming the checkpoint or the setting
         raise SystemExit(str(error)) from error

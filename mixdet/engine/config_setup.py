@@ -9,6 +9,9 @@ import os.path as osp
 
 import torch
 from mmengine.config import Config
+from mmengine.registry import RUNNERS
+
+from mixdet.checkpoint import CheckpointError
 
 from .cfg_options import CheckedDictAction, check_cfg_options
 from .config_check import ConfigError, check_config
@@ -101,6 +104,19 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
                         help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def build_runner(cfg: Config):
+    """``RUNNERS.build(cfg)``; an object the config describes that cannot be built (an unknown ``type``, an argument
+    its class refuses) stops the tool with one line. mmengine's registry puts the class and its module in front of
+    the builder's own message, so the line says which object failed and why."""
+    try:
+        return RUNNERS.build(cfg)
+    except (KeyError, ValueError, TypeError, AssertionError) as error:
+        if isinstance(error, (CheckpointError, ConfigError)):
+            raise SystemExit(str(error)) from error
+        message = str(error.args[0]) if error.args else type(error).__name__
+        raise SystemExit(f'cannot build what the config describes: {message.strip().splitlines()[0]}') from error
 
 
 def load_config(args: argparse.Namespace) -> Config:

@@ -11,26 +11,21 @@ from pathlib import Path
 
 import torch
 
+from mixdet.checkpoint import CheckpointError, read_weights
+
 CLASSIFIER_PREFIX = 'classifier.'
 NESTED_KEYS = ('state_dict', 'model', 'state_dict_ema')
 
 
 def load_timm_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
-    """Read a timm checkpoint (.pth/.pt/.bin via ``torch.load(weights_only=True)``, or .safetensors)."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f'timm checkpoint not found: {path}')
-    if path.suffix == '.safetensors':
-        from safetensors.torch import load_file
-        state = load_file(str(path))
-    else:
-        state = torch.load(path, map_location='cpu', weights_only=True)
+    """Read a timm checkpoint (.pth/.pt/.bin or .safetensors) as data; CheckpointError naming ``path`` otherwise."""
+    state = read_weights(path)
     for key in NESTED_KEYS:
-        if isinstance(state, dict) and isinstance(state.get(key), dict):
+        if isinstance(state.get(key), dict):
             state = state[key]
             break
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise ValueError(f'{path} does not hold a state_dict of tensors')
+    if not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
+        raise CheckpointError(f'{path} does not hold a state_dict of tensors')
     return {k[len('module.'):] if k.startswith('module.') else k: v for k, v in state.items()}
 
 
@@ -43,12 +38,12 @@ def _reference_shapes(arch: str) -> dict[str, tuple[int, ...]]:
 def convert_timm_mixnet(state: dict[str, torch.Tensor], source: str = 'checkpoint') -> tuple[dict, str]:
     """Return (backbone state_dict without classifier, arch name 's'|'m'|'l').
 
-    Raises ValueError naming ``source`` and the first mismatching key when the weights are
+    Raises CheckpointError naming ``source`` and the first mismatching key when the weights are
     not a MixNet-S/M/L.
     """
     backbone = {k: v for k, v in state.items() if not k.startswith(CLASSIFIER_PREFIX)}
     if 'conv_stem.weight' not in backbone:
-        raise ValueError(f'{source} is not a timm MixNet checkpoint (no conv_stem.weight key)')
+        raise CheckpointError(f'{source} is not a timm MixNet checkpoint (no conv_stem.weight key)')
     mismatches = {}
     for arch in ('s', 'm', 'l'):
         expected = _reference_shapes(arch)
@@ -59,7 +54,7 @@ def convert_timm_mixnet(state: dict[str, torch.Tensor], source: str = 'checkpoin
             return backbone, arch
         mismatches[arch] = (missing[:1] or unexpected[:1] or wrong[:1])[0]
     details = ', '.join(f'MixNet-{a.upper()} differs at {k!r}' for a, k in mismatches.items())
-    raise ValueError(f'{source} does not match MixNet-S, -M or -L ({details})')
+    raise CheckpointError(f'{source} does not match MixNet-S, -M or -L ({details})')
 
 
 def backbone_settings(arch: str, tf_variant: bool) -> dict:

@@ -12,7 +12,8 @@ import torch
 from mmengine.logging import MessageHub
 
 from mixdet.checkpoint import CheckpointError, read_checkpoint
-from mixdet.checkpoint.inert import HISTORY_BUFFER, Inert, is_inert
+from mixdet.checkpoint.data_reader import ADMITTED_NAMES
+from mixdet.checkpoint.inert import HISTORY_BUFFER, Inert, InertAttribute, is_inert
 from mixdet.engine.safe_checkpoint import message_hub_state
 from mixdet.utils.state_dicts import load_state_strictly
 
@@ -146,3 +147,26 @@ def test_weights_with_nan_are_refused(tmp_path):
     state['bias'][0] = float('nan')
     with pytest.raises(CheckpointError, match=r'^checkpoint w.pth: bias holds NaN or infinite values'):
         load_state_strictly(torch.nn.Linear(2, 2), state, 'w.pth', 'Linear')
+
+
+def test_the_admitted_globals_are_exactly_these():
+    """One more admitted class or function would widen what a file can build: this list is the contract."""
+    dtype_classes = {f'numpy.dtypes.{cls.__qualname__}' for cls in vars(np.dtypes).values()
+                     if isinstance(cls, type) and issubclass(cls, np.dtype)}
+    assert ADMITTED_NAMES == {
+        'numpy.ndarray', 'numpy.dtype', 'numpy._core.multiarray._reconstruct', 'numpy._core.multiarray.scalar',
+        'numpy.core.multiarray._reconstruct', 'numpy.core.multiarray.scalar',
+        'mmengine.logging.history_buffer.HistoryBuffer', 'builtins.getattr', *dtype_classes}
+
+
+def test_each_admitted_stand_in_only_records(tmp_path, marker):
+    """A crafted file that uses every admitted global, with hostile arguments, builds data and runs nothing."""
+    path = tmp_path / 'crafted.pth'
+    torch.save({'state_dict': {}, 'hub': PlantedHistoryBuffer(marker_code(marker)), 'array': np.arange(3),
+                'scalar': np.float64(1.5), 'dtype': np.dtype('int64'), 'objects': np.array([{'a': 1}], dtype=object)},
+               path)
+    read = read_checkpoint(path)
+    assert is_inert(read['hub'], HISTORY_BUFFER) and isinstance(read['hub'].state['__reduce_ex__'], InertAttribute)
+    assert read['array'].tolist() == [0, 1, 2] and read['scalar'] == 1.5 and read['objects'][0] == {'a': 1}
+    copy.deepcopy(read)
+    repr(read)

@@ -3,6 +3,8 @@ mixdet's own files ever removed."""
 import hashlib
 import io
 import os
+import subprocess
+import sys
 import time
 
 import pytest
@@ -11,7 +13,7 @@ import torch
 from mixdet.checkpoint import CheckpointError, read_source
 from mixdet.checkpoint.download import cache_path
 
-from http_server import Endless, Silent, hub_fixture, serve, server_fixture  # noqa: F401  (fixtures)
+from http_server import Endless, Silent, Slow, hub_fixture, serve, server_fixture  # noqa: F401  (fixtures)
 
 
 def pth_bytes(value) -> bytes:
@@ -145,3 +147,20 @@ def test_partial_files_of_dead_downloads_are_removed_and_live_ones_kept(server, 
     os.utime(other, (old, old))
     read_source(url)
     assert not os.path.exists(dead) and os.path.exists(live) and os.path.exists(other)
+
+
+def test_a_killed_download_leaves_nothing_the_next_run_trusts(server, hub):
+    body = pth_bytes({'w': torch.ones(1 << 16)})
+    url = serve(server, '/w/big.pth', Slow(body))
+    code = f'from mixdet.checkpoint import read_source; read_source({url!r})'
+    proc = subprocess.Popen([sys.executable, '-c', code], env=dict(os.environ), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    folder = os.path.dirname(cache_path(url))
+    deadline = time.time() + 300
+    while not (os.path.isdir(folder) and os.listdir(folder)) and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    proc.kill()
+    proc.wait(timeout=60)
+    assert not os.path.exists(cache_path(url)), 'a killed download must not look complete'
+    server.files['/w/big.pth'] = body
+    assert read_source(url)['w'].shape == (1 << 16,)

@@ -145,3 +145,14 @@ def test_one_name_without_rotation_is_allowed(tmp_path):
     for step in (1, 2):
         hook._save_checkpoint_with_step(runner, step, {})
     assert own_files(tmp_path) == ['last_checkpoint', 'latest.pth']
+
+
+def test_the_previous_best_survives_a_save_of_the_next_that_dies(tmp_path):
+    runner = fake_runner(tmp_path, step=0)
+    hook = AtomicCheckpointHook(interval=1, by_epoch=False, save_best='coco/bbox_mAP', rule='greater')
+    hook.before_train(runner)
+    validate(hook, runner, 0.2)
+    runner.die = True
+    with pytest.raises(Killed):
+        validate(hook, runner, 0.3)
+    assert own_files(tmp_path) == ['best_coco_bbox_mAP_iter_1.pth']

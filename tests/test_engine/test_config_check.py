@@ -33,3 +33,15 @@ def test_the_tools_say_it_in_one_line_before_training(shapes_root, tmp_path):
     assert result.returncode != 0 and 'Traceback' not in result.stdout, result.stdout[-2000:]
     assert result.stdout.strip().splitlines()[-1] == 'train_cfg.val_interval=0: give a positive int'
     assert not list(tmp_path.rglob('*.log')), 'nothing should have started'
+
+
+@pytest.mark.parametrize('option, words', [
+    ('model.backbone.type=MixNett', 'cannot build what the config describes: MixNett is not in the mmdet::model'),
+    ('model.backbone.arch=x', "cannot build what the config describes: arch must be one of ['l', 'm', 's']"),
+    ('default_hooks.checkpoint.interval=0', 'default_hooks.checkpoint.interval=0: give the number'),
+])
+def test_objects_that_cannot_be_built_are_one_line(shapes_root, tmp_path, option, words):
+    result = run_tool('tools/test.py', SHAPES_CONFIG, tmp_path / 'none.pth', '--work-dir', tmp_path, '--cfg-options',
+                      f'data_root={shapes_root}/', *FAST, option, check=False)
+    assert result.returncode != 0 and 'Traceback' not in result.stdout, result.stdout[-2000:]
+    assert words in result.stdout.strip().splitlines()[-1]

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import torch
 
+from mixdet.checkpoint import CheckpointError
 from mixdet.utils.timm_checkpoint import backbone_settings, convert_timm_mixnet, load_timm_state_dict
 
 
@@ -27,10 +28,16 @@ def parse_args():
 
 def main():
     args = parse_args()
-    state, arch = convert_timm_mixnet(load_timm_state_dict(args.src), source=args.src)
+    try:
+        state, arch = convert_timm_mixnet(load_timm_state_dict(args.src), source=args.src)
+    except CheckpointError as error:
+        raise SystemExit(str(error)) from error
     settings = backbone_settings(arch, args.tf_same)
-    Path(args.dst).parent.mkdir(parents=True, exist_ok=True)
-    torch.save(dict(state_dict=state, meta=dict(source=str(args.src), backbone=repr(settings))), args.dst)
+    try:
+        Path(args.dst).parent.mkdir(parents=True, exist_ok=True)
+        torch.save(dict(state_dict=state, meta=dict(source=str(args.src), backbone=repr(settings))), args.dst)
+    except OSError as error:
+        raise SystemExit(f'cannot write {args.dst}: {error.strerror or error}') from error
     print(f'MixNet-{arch.upper()}: wrote {len(state)} tensors to {args.dst}')
     print(f'backbone config: {settings} with init_cfg=dict(type="Pretrained", checkpoint="{args.dst}")')
 

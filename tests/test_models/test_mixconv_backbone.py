@@ -311,3 +311,18 @@ def test_tf_same_padding_is_kept_and_embeds_exactly(size):
 def test_bad_arguments_are_one_sentence(kwargs, match):
     with pytest.raises(ValueError, match=match):
         wrap(**kwargs)
+
+
+def test_falsy_overrides_are_forwarded_too():
+    """0, False and an empty init_cfg list are settings, not 'not given'."""
+    model = wrap(backbone=dict(MBV2, frozen_stages=3, norm_eval=True), frozen_stages=0, norm_eval=False, init_cfg=[])
+    inner = model.backbone
+    assert (inner.frozen_stages, inner.norm_eval, inner.init_cfg) == (0, False, [])
+    model.train()
+    assert all(m.training for m in model.modules() if isinstance(m, _BatchNorm))
+
+
+def test_norm_eval_reaches_sync_batchnorm():
+    model = wrap(backbone=dict(MBV2, norm_cfg=dict(type='SyncBN')), norm_eval=True).train()
+    sync = [m for m in model.modules() if isinstance(m, nn.SyncBatchNorm)]
+    assert sync and not any(m.training for m in sync)

@@ -149,3 +149,9 @@ def test_pretrained_missing_a_key_is_refused(tmp_path):
     model = MixNet(arch='s', out_indices=(5, ), init_cfg=dict(type='Pretrained', checkpoint=path))
     with pytest.raises(ValueError, match=r"partial.pth does not fit MixNet \(missing: \['blocks.3.0.conv_pw.weight'\]"):
         model.init_weights()
+
+
+def test_norm_eval_reaches_sync_batchnorm():
+    model = MixNet(norm_cfg=dict(type='SyncBN'), norm_eval=True).train()
+    sync = [m for m in model.modules() if isinstance(m, torch.nn.SyncBatchNorm)]
+    assert sync and not any(m.training for m in sync)

@@ -49,7 +49,13 @@ BACKBONE_TESTS = 'tests/test_models/test_mixnet_backbone.py'
 PARITY_S = 'tests/test_models/test_timm_parity.py::test_converted_weights_reproduce_timm[mixnet-s]'
 CONFIG_TESTS = 'tests/test_detection/test_configs.py'
 SECURITY_TESTS = 'tests/test_detection/test_checkpoint_security.py'
-PRETRAINED = 'mixdet/models/backbones/pretrained.py'
+READER = 'mixdet/checkpoint/data_reader.py'
+DOWNLOAD = 'mixdet/checkpoint/download.py'
+SCHEMES = 'mixdet/engine/checkpoint_schemes.py'
+READER_TESTS = 'tests/test_checkpoint/test_data_reader.py'
+DOWNLOAD_TESTS = 'tests/test_checkpoint/test_download.py'
+HOOK_TESTS = 'tests/test_engine/test_checkpoint_hook.py'
+RESUME_TESTS = 'tests/test_detection/test_resume.py'
 TIMM_TESTS = 'tests/test_models/test_pretrained_timm.py'
 
 MUTATIONS = [
@@ -168,49 +174,118 @@ MUTATIONS = [
     mutation('shapes-area-of-full-mask', 'shapes dataset: area of the full shape, not of its visible part',
              'mixdet/datasets/shapes.py', "area=int(shape['visible'].sum())", "area=int(shape['mask'].sum())",
              'tests/test_shapes_dataset.py::test_occluded_objects_are_kept_only_while_mostly_visible'),
-    # --- checkpoints
+    # --- checkpoints: the data-only reader, downloads, resume
     mutation('weights-only-off', 'checkpoints are read with the full unpickler (code in a file runs)',
-             'mixdet/engine/safe_checkpoint.py', 'map_location=map_location, weights_only=True)',
-             'map_location=map_location, weights_only=False)',
-             f'{SECURITY_TESTS}::test_a_checkpoint_that_names_a_function_is_refused'),
+             READER, 'map_location=map_location, weights_only=True)', 'map_location=map_location, weights_only=False)',
+             f'{READER_TESTS}::test_the_refusal_names_every_global_outside_the_admitted_ones'),
+    mutation('reader-admits-one-more', 'the reader admits one more global (os.system) besides the listed ones',
+             READER, 'ADMITTED_GLOBALS = [*_numpy_globals(), *STAND_INS.values()]',
+             "ADMITTED_GLOBALS = [*_numpy_globals(), *STAND_INS.values(), __import__('os').system]",
+             f'{READER_TESTS}::test_the_admitted_globals_are_exactly_these'),
+    mutation('getattr-real', "the reader's getattr looks the attribute up (a planted chain reaches eval)",
+             'mixdet/checkpoint/inert.py', '    return InertAttribute(owner, name)\n',
+             '    return getattr(owner, name)\n',
+             f'{READER_TESTS}::test_each_admitted_stand_in_only_records'),
+    mutation('mmengine-schemes-not-installed', "mmengine's own loaders stay in place (a URL in any init_cfg runs code)",
+             SCHEMES, '\n\ninstall()\n', '\n', 'tests/test_checkpoint/test_url_payloads.py',
+             k='mixnet-list or mobilenetv2-dict or scheme'),
     mutation('meta-config-kept', "meta['config'] of a resumed checkpoint reaches mmengine (which evaluates it)",
              RUNNER, "meta.pop('config', None) is not None", "meta.get('config') is not None",
              f'{SECURITY_TESTS}::test_config_text_in_a_checkpoint_is_never_evaluated'),
     mutation('resume-weights-only-allowed', 'resuming from a weights-only checkpoint restarts the schedule silently',
              RUNNER, '            self._check_training_state(checkpoint, filename)\n', '',
              f'{SECURITY_TESTS}::test_resuming_from_weights_only_checkpoint_is_refused'),
-    mutation('message-hub-not-plain', 'checkpoints store the message hub as mmengine objects (resume refused)',
+    mutation('message-hub-not-plain', 'checkpoints store the message hub as mmengine objects',
              RUNNER, "            checkpoint['message_hub'] = message_hub_to_plain(checkpoint['message_hub'])",
              '            pass', f'{SECURITY_TESTS}::test_saved_checkpoints_are_plain_data'),
-    # --- timm's checkpoints by URL / safetensors (Pretrained)
+    mutation('scheduler-not-resumed', '--resume does not restore the learning-rate schedule (it restarts)',
+             RUNNER, '            super().resume(filename, *args, **kwargs)',
+             '            super().resume(filename, resume_param_scheduler=False)', RESUME_TESTS),
+    mutation('message-hub-not-resumed', "--resume drops the run's message hub (log history, best score)",
+             RUNNER, "            checkpoint['message_hub'] = message_hub_state(checkpoint['message_hub'], filename)",
+             "            checkpoint['message_hub'] = dict(log_scalars={}, runtime_info={}, resumed_keys={})",
+             RESUME_TESTS),
+    mutation('runtime-info-unchecked', "a resumed message hub's best_score/iter/paths are taken unchecked",
+             'mixdet/engine/safe_checkpoint.py', '        problem = _runtime_problem(key, value)',
+             '        problem = None',
+             f'{READER_TESTS}::test_runtime_info_of_the_wrong_type_is_refused_before_resuming'),
+    mutation('nan-weights-accepted', 'weights holding NaN load (and evaluate to nonsense with exit 0)',
+             'mixdet/utils/state_dicts.py', 'if v.is_floating_point() and not bool(torch.isfinite(v).all())]',
+             'if False]', f'{READER_TESTS}::test_weights_with_nan_are_refused'),
+    # --- timm's checkpoints by URL / safetensors (Pretrained), downloads
     mutation('timm-classifier-kept', "timm's classifier.* is not dropped (timm checkpoints are refused)",
              MIXNET, 'optional_prefixes=(TIMM_CLASSIFIER, *head)', 'optional_prefixes=head',
              f'{TIMM_TESTS}::test_timm_checkpoint_from_url_reproduces_timm_and_is_cached'),
-    mutation('url-not-cached', 'a Pretrained URL is downloaded again on every load',
-             PRETRAINED, '    if os.path.isfile(path):\n        return\n', '',
+    mutation('url-not-cached', 'a URL is downloaded again on every load',
+             DOWNLOAD, '    if os.path.isfile(final):\n        return read(final, url)\n', '',
              f'{TIMM_TESTS}::test_timm_checkpoint_from_url_reproduces_timm_and_is_cached'),
+    mutation('cache-keyed-by-name', 'the download cache is keyed by file name (another host\'s file stands in)',
+             DOWNLOAD, 'key = hashlib.sha256(url.encode()).hexdigest()[:16]', "key = 'shared'",
+             f'{DOWNLOAD_TESTS}::test_the_cache_is_keyed_by_the_whole_url'),
     mutation('bad-download-cached', 'a download that is not a checkpoint stays in the cache (every run fails)',
-             PRETRAINED, '        Path(path).unlink(missing_ok=True)\n', '',
+             DOWNLOAD, '        result = read(partial, url)\n    except BaseException:\n        _remove(partial)\n',
+             '        result = read(partial, url)\n    except BaseException:\n        commit_file(partial, final)\n',
              f'{TIMM_TESTS}::test_non_checkpoint_response_is_refused_and_not_cached'),
-    mutation('safetensors-via-torch-load', '.safetensors go through torch.load (refused before torch 2.13; '
-             "in 2.13 an unreadable one raises safetensors' own error)",
-             PRETRAINED, "    if str(path).endswith('.safetensors'):", '    if False:',
+    mutation('download-in-place', 'a download is written under its final name (a killed one is trusted next time)',
+             DOWNLOAD, "    partial = os.path.join(folder, f'.{name}.partial-{os.getpid()}-{secrets.token_hex(4)}')",
+             '    partial = final', f'{DOWNLOAD_TESTS}::test_a_killed_download_leaves_nothing_the_next_run_trusts'),
+    mutation('download-size-unchecked', 'a declared size over the limit is downloaded anyway',
+             DOWNLOAD, 'if length is not None and length.isdigit() and int(length) > max_bytes:', 'if False:',
+             f'{DOWNLOAD_TESTS}::test_a_declared_size_over_the_limit_is_refused_before_downloading'),
+    mutation('hash-in-name-unchecked', 'a file whose sha256 does not match the hash in its name is used',
+             DOWNLOAD, '        if prefix and not _sha256(partial).startswith(prefix):', '        if False:',
+             f'{DOWNLOAD_TESTS}::test_a_hash_in_the_name_is_checked'),
+    mutation('safetensors-via-torch-load', '.safetensors go through torch.load',
+             READER, "    if (name or os.fspath(path)).endswith('.safetensors'):", '    if False:',
              f'{TIMM_TESTS}::test_garbage_safetensors_file_is_refused'),
     mutation('download-error-raw', "a failed download raises urllib's error, not one line naming the URL",
-             PRETRAINED, 'except (OSError, http.client.HTTPException) as error:',
+             DOWNLOAD, 'except (OSError, http.client.HTTPException) as error:',
              'except http.client.HTTPException as error:', f'{TIMM_TESTS}::test_missing_url_is_refused'),
     mutation('garbage-safetensors-raw', "an unreadable .safetensors raises safetensors' own error",
-             'mixdet/engine/safe_checkpoint.py', 'except (SafetensorError, OSError) as error:',
-             'except OSError as error:', f'{TIMM_TESTS}::test_garbage_safetensors_file_is_refused'),
+             READER, 'except (SafetensorError, OSError, ValueError) as error:',
+             'except (OSError, ValueError) as error:',
+             f'{TIMM_TESTS}::test_garbage_safetensors_file_is_refused'),
+    # --- the checkpoint hook: atomic, only its own files, settings that keep checkpoints
     Mutation('outdated-removed-before-save', 'the outdated checkpoint is removed before the new one is written '
              '(a kill then leaves none)',
              (Edit(HOOK, '        runner.save_checkpoint(self.out_dir,',
-                   '        if outdated is not None and self.file_backend.isfile(outdated):\n'
-                   '            self.file_backend.remove(outdated)\n'
+                   '        if outdated is not None:\n'
+                   '            self._remove_own(outdated)\n'
                    '        runner.save_checkpoint(self.out_dir,'),
-              Edit(HOOK, "        write_text_atomically(osp.join(runner.work_dir, 'last_checkpoint'), self.last_ckpt)\n"
-                   '        if outdated is not None and self.file_backend.isfile(outdated):\n'
-                   '            self.file_backend.remove(outdated)\n',
-                   "        write_text_atomically(osp.join(runner.work_dir, 'last_checkpoint'), self.last_ckpt)\n")),
-             ('tests/test_engine/test_checkpoint_hook.py::test_a_save_that_dies_leaves_the_previous_checkpoint',)),
+              Edit(HOOK,
+                   '        if outdated is not None:\n            self._remove_own(outdated, keep=self.last_ckpt)\n',
+                   '')),
+             (f'{HOOK_TESTS}::test_a_save_that_dies_leaves_the_previous_checkpoint',)),
+    mutation('best-removed-before-save', 'the previous best checkpoint is removed before the new one is written',
+             HOOK, '        with self._removals_after_save():', '        with contextlib.nullcontext():',
+             f'{HOOK_TESTS}::test_the_previous_best_survives_a_save_of_the_next_that_dies'),
+    mutation('foreign-best-path-trusted', "a resumed checkpoint's best path is removed wherever it points",
+             HOOK, '            if path is not None and not (here and isinstance(path, str) and self.owns(path)):',
+             '            if False:', f'{HOOK_TESTS}::test_a_crafted_best_path_outside_the_work_dir_is_never_removed'),
+    mutation('kept-ids-deleted-at-start', "a resumed checkpoint's kept ids delete checkpoints when training starts",
+             HOOK, "            hub.update_info('keep_ckpt_ids', kept[-self.max_keep_ckpts:] if valid and "
+             "self.max_keep_ckpts > 0 else [])", '            pass',
+             f'{HOOK_TESTS}::test_kept_ids_of_a_resumed_checkpoint_delete_nothing_at_start'),
+    mutation('same-name-rotation-allowed', 'filename_tmpl without {} and max_keep_ckpts > 0 deletes each checkpoint '
+             'right after writing it', HOOK, '    if max_keep_ckpts > 0 and first == second:', '    if False:',
+             f'{HOOK_TESTS}::test_settings_that_lose_checkpoints_are_refused_in_one_line'),
+    mutation('any-partial-removed', 'at start every .*.partial-* file of the work dir is removed (other processes\' '
+             'and the user\'s too)', 'mixdet/utils/atomic_files.py',
+             "        if match and owns(match['name']) and not _running(int(match['pid'])):",
+             "        if match:", f'{HOOK_TESTS}::test_only_dead_partials_of_its_own_names_are_removed_at_start'),
+    # --- config values
+    mutation('lr-unchecked', 'lr=inf is accepted (training runs on NaN)', 'mixdet/engine/config_check.py',
+             '                                      and math.isfinite(value) and value >= 0',
+             '                                      and value >= 0', 'tests/test_engine/test_config_check.py',
+             k='lr'),
+    # --- backbones
+    mutation('norm-eval-bn-only', 'norm_eval=True keeps only plain BatchNorm2d in eval mode (SyncBN trains on)',
+             MIXNET, '                if isinstance(module, _BatchNorm):',
+             '                if type(module) is torch.nn.BatchNorm2d:',
+             f'{BACKBONE_TESTS}::test_norm_eval_reaches_sync_batchnorm'),
+    mutation('falsy-overrides-dropped', 'MixConvBackbone drops overrides whose value is 0, False or empty',
+             'mixdet/models/backbones/mixconv_backbone.py',
+             'for key, value in forwarded.items() if value is not None})',
+             'for key, value in forwarded.items() if value})',
+             'tests/test_models/test_mixconv_backbone.py::test_falsy_overrides_are_forwarded_too'),
 ]

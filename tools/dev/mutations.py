@@ -259,9 +259,10 @@ MUTATIONS = [
     mutation('best-removed-before-save', 'the previous best checkpoint is removed before the new one is written',
              HOOK, '        with self._removals_after_save():', '        with contextlib.nullcontext():',
              f'{HOOK_TESTS}::test_the_previous_best_survives_a_save_of_the_next_that_dies'),
-    mutation('foreign-best-path-trusted', "a resumed checkpoint's best path is removed wherever it points",
-             HOOK, '            if path is not None and not (here and isinstance(path, str) and self.owns(path)):',
-             '            if False:', f'{HOOK_TESTS}::test_a_crafted_best_path_outside_the_work_dir_is_never_removed'),
+    mutation('foreign-best-path-trusted', "the hook takes any path for its own (a resumed checkpoint's best path is "
+             'removed wherever it points)', HOOK,
+             '        return folder == osp.abspath(self.out_dir) and self._own_names.fullmatch(name) is not None',
+             '        return True', f'{HOOK_TESTS}::test_a_crafted_best_path_outside_the_work_dir_is_never_removed'),
     mutation('kept-ids-deleted-at-start', "a resumed checkpoint's kept ids delete checkpoints when training starts",
              HOOK, "            hub.update_info('keep_ckpt_ids', kept[-self.max_keep_ckpts:] if valid and "
              "self.max_keep_ckpts > 0 else [])", '            pass',

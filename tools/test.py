@@ -14,6 +14,7 @@ from mmdet.engine.hooks.utils import trigger_visualization_hook
 from mmdet.evaluation import DumpDetResults
 from mmengine.registry import RUNNERS
 
+from mixdet.datasets import DataError, one_line
 from mixdet.engine.config_setup import add_common_arguments, load_config
 from mixdet.engine.safe_checkpoint import CheckpointError
 
@@ -47,6 +48,8 @@ def main():
         runner.test()
     except CheckpointError as error:  # one line naming the checkpoint
         raise SystemExit(str(error)) from error
+    except DataError as error:  # one line naming the data file or setting (mixdet/datasets)
+        raise SystemExit(one_line(error)) from error
 
 
 if __name__ == '__main__':

@@ -9,6 +9,7 @@ import argparse
 
 from mmengine.registry import RUNNERS
 
+from mixdet.datasets import DataError, one_line
 from mixdet.engine.config_setup import add_common_arguments, enable_amp, load_config
 from mixdet.engine.safe_checkpoint import CheckpointError
 
@@ -41,6 +42,8 @@ def main():
         runner.train()
     except CheckpointError as error:  # one line naming the checkpoint
         raise SystemExit(str(error)) from error
+    except DataError as error:  # one line naming the data file or setting (mixdet/datasets)
+        raise SystemExit(one_line(error)) from error
 
 
 if __name__ == '__main__':

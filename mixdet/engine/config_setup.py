@@ -10,6 +10,9 @@ import os.path as osp
 import torch
 from mmengine.config import Config
 
+from mixdet.datasets import CheckedCocoDataset
+from mixdet.registry import DATASETS
+
 from .cfg_options import CheckedDictAction, check_cfg_options
 
 
@@ -92,9 +95,22 @@ def enable_amp(cfg: Config) -> None:
     cfg.optim_wrapper.loss_scale = 'dynamic'
 
 
+def set_strict_data(cfg: Config) -> None:
+    """``strict=True`` on every CheckedCocoDataset of the dataloaders: what their summary reports as ignored or
+    dropped stops the tool instead of being a warning."""
+    for dataset in dataset_configs(cfg):
+        dataset_type = dataset.get('type')
+        dataset_class = DATASETS.get(dataset_type) if isinstance(dataset_type, str) else dataset_type
+        if isinstance(dataset_class, type) and issubclass(dataset_class, CheckedCocoDataset):
+            dataset['strict'] = True
+
+
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--work-dir``, ``--cfg-options``, ``--launcher`` and ``--local-rank``, as mmdet's tools."""
+    """``--work-dir``, ``--cfg-options``, ``--launcher`` and ``--local-rank``, as mmdet's tools, and
+    ``--strict-data``."""
     parser.add_argument('--work-dir', help='the dir to save logs (and models)')
+    parser.add_argument('--strict-data', action='store_true',
+                        help='stop when a dataset ignores or drops anything (its summary line) instead of warning')
     parser.add_argument('--cfg-options', nargs='+', action=CheckedDictAction,
                         help='override config settings, key=value (e.g. data_root=/data/coco/)')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
@@ -109,6 +125,8 @@ def load_config(args: argparse.Namespace) -> Config:
     cfg.setdefault('runner_type', 'MixdetRunner')  # safe, strict checkpoint loading; atomic saving
     cfg.launcher = args.launcher
     apply_cfg_options(cfg, args.cfg_options)
+    if args.strict_data:
+        set_strict_data(cfg)
     set_work_dir(cfg, args.config, args.work_dir)
     adapt_to_machine(cfg, args.launcher)
     init_cpu_distributed(args.launcher, cfg.env_cfg.get('dist_cfg', {}))

@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.mixdet-installed
 DEPS := requirements/build.txt requirements/runtime.txt requirements/tests.txt requirements/lint.txt setup.cfg \
-	setup.py Makefile \
+	setup.py mixdet/config_prefix.py Makefile \
 	$(wildcard mixdet/ops/csrc/*.cpp mixdet/ops/csrc/*.h mixdet/ops/csrc/*/*.cpp mixdet/ops/csrc/*/*.cu \
 		mixdet/ops/csrc/*/*.cuh mixdet/ops/csrc/*/*.h)
 

@@ -105,10 +105,23 @@ def set_strict_data(cfg: Config) -> None:
             dataset['strict'] = True
 
 
+def set_threads(threads: int | None) -> None:
+    """``threads`` CPU threads for PyTorch in this process and, through OMP_NUM_THREADS, in the processes it starts
+    (DataLoader workers, torchrun ranks); None leaves PyTorch's default (one per core)."""
+    if threads is None:
+        return
+    if threads < 1:
+        raise SystemExit(f'--threads must be a positive number of threads, got {threads}')
+    torch.set_num_threads(threads)
+    os.environ['OMP_NUM_THREADS'] = str(threads)
+
+
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     """``--work-dir``, ``--cfg-options``, ``--launcher`` and ``--local-rank``, as mmdet's tools, and
-    ``--strict-data``."""
+    ``--strict-data`` and ``--threads``."""
     parser.add_argument('--work-dir', help='the dir to save logs (and models)')
+    parser.add_argument('--threads', type=int,
+                        help='CPU threads of PyTorch (default: one per core); 1 when other jobs share the cores')
     parser.add_argument('--strict-data', action='store_true',
                         help='stop when a dataset ignores or drops anything (its summary line) instead of warning')
     parser.add_argument('--cfg-options', nargs='+', action=CheckedDictAction,
@@ -121,6 +134,7 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
 def load_config(args: argparse.Namespace) -> Config:
     """The config of ``args.config`` with the common arguments applied (work dir, options, launcher, machine)."""
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    set_threads(args.threads)
     cfg = Config.fromfile(args.config)
     cfg.setdefault('runner_type', 'MixdetRunner')  # safe, strict checkpoint loading; atomic saving
     cfg.launcher = args.launcher

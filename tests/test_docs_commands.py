@@ -47,7 +47,9 @@ COMMANDS = documented_commands()
 
 
 def words_of(command: str) -> list[str]:
-    return [w.replace('$MMDET_TOOLS', str(MMDET_TOOLS)) for w in shlex.split(command, comments=True)]
+    """The command's words, with the tool folders that docs/tools.md and docs/custom_dataset.md define."""
+    return [w.replace('$MMDET_TOOLS', str(MMDET_TOOLS)).replace('$MIXDET_TOOLS', str(REPO / 'tools'))
+            for w in shlex.split(command, comments=True)]
 
 
 def script_of(command: str) -> Path | None:

@@ -1,6 +1,7 @@
 """Built packages carry the configs, tools and model index under mixdet/.mim/, as mmdet's wheels do, and mmengine
 resolves ``mixdet::`` config names from a wheel and from an editable install: in a user's own config in an empty
-folder, through mmdet's own tools and ``mmengine.hub.get_config``, without ``import mixdet`` first."""
+folder, through mmdet's own tools and ``mmengine.hub.get_config``, without ``import mixdet`` first, and builds
+what such a config inherits (scope ``mixdet``)."""
 import os
 import shutil
 import subprocess
@@ -77,6 +78,18 @@ def resolve_in_empty_folder(python, folder):
     return printed, run_python(python, '-c', script, cwd=folder).split()
 
 
+def build_user_model(python, folder) -> list[str]:
+    """The user's model and first custom hook built from the config, as the runner builds them: mmengine tags the
+    entries that mixdet's configs write with the scope ``mixdet`` (the hook) and mmdet's with ``mmdet`` (the
+    model, first written in mmdet's config)."""
+    script = ("from mmengine.config import Config; from mmengine.registry import HOOKS, MODELS, init_default_scope; "
+              "cfg = Config.fromfile('my_config.py'); init_default_scope(cfg.default_scope); "
+              "model = MODELS.build(cfg.model); hook = HOOKS.build(cfg.custom_hooks[0]); "
+              "print(cfg.custom_hooks[0]._scope_, type(hook).__name__, type(model).__name__, "
+              "type(model.backbone).__name__, model.bbox_head.num_classes)")
+    return run_python(python, '-c', script, cwd=folder).split()
+
+
 def test_mixdet_configs_resolve_from_a_wheel(wheel_python, tmp_path):
     printed, (backbone, arch, mixdet_file) = resolve_in_empty_folder(wheel_python, tmp_path)
     assert "arch='m'" in printed and 'num_classes=3' in printed and "type='MixNet'" in printed
@@ -84,6 +97,7 @@ def test_mixdet_configs_resolve_from_a_wheel(wheel_python, tmp_path):
     site = Path(mixdet_file).parents[1]
     assert site.is_relative_to(wheel_python.parents[1])  # the wheel's copy, in the new environment
     assert (site / 'mixdet/.mim/configs/shapes/ssdlite_mixnet-s_1xb8-1k_shapes.py').is_file()
+    assert build_user_model(wheel_python, tmp_path) == ['mixdet', 'DataCheckHook', 'SSDLiteDetector', 'MixNet', '3']
 
 
 def test_mixdet_configs_resolve_from_the_editable_install(tmp_path):
@@ -92,6 +106,7 @@ def test_mixdet_configs_resolve_from_the_editable_install(tmp_path):
     assert (backbone, arch) == ('MixNet', 's')
     assert Path(mixdet_file) == REPO / 'mixdet/__init__.py'
     assert (REPO / 'mixdet/.mim/configs').resolve() == REPO / 'configs'
+    assert build_user_model(sys.executable, tmp_path) == ['mixdet', 'DataCheckHook', 'SSDLiteDetector', 'MixNet', '3']
 
 
 def test_model_index_names_every_coco_config():

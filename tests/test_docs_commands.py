@@ -149,3 +149,15 @@ def test_cheap_documented_commands_run_as_written(where, command):
     result = subprocess.run([sys.executable, *words_of(command)[1:]], cwd=REPO, capture_output=True, text=True,
                             timeout=600, env=dict(os.environ, OMP_NUM_THREADS='1'))
     assert result.returncode == 0, f'{where}: `{command}` failed:\n{result.stderr[-2000:]}'
+
+
+def test_readme_config_snippets_build(tmp_path):
+    """The README's configs of one's own (``_base_ = 'mixdet::...'``) build their model (get_flops.py builds it)."""
+    snippets = re.findall(r"^```python\n(_base_ = 'mixdet::.*?)^```", (REPO / 'README.md').read_text(), re.S | re.M)
+    assert snippets
+    for index, snippet in enumerate(snippets):
+        config = tmp_path / f'snippet_{index}.py'
+        config.write_text(snippet)
+        result = subprocess.run([sys.executable, str(REPO / 'tools/analysis_tools/get_flops.py'), str(config)],
+                                cwd=tmp_path, capture_output=True, text=True, timeout=600)
+        assert result.returncode == 0 and 'params: ' in result.stdout, f'{snippet}\n{result.stderr[-2000:]}'

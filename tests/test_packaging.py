@@ -116,3 +116,12 @@ def test_model_index_names_every_coco_config():
     configs = {p.relative_to(REPO).as_posix() for p in (REPO / 'configs/ssdlite_mixnet').glob('*.py')}
     assert {m['Config'] for m in models} == configs
     assert all(m['Name'] == Path(m['Config']).stem for m in models)
+
+
+def test_the_mobilenetv2_baseline_is_not_filed_as_a_mixnet_model():
+    import yaml
+    metafile = yaml.safe_load((REPO / 'configs/ssdlite_mixnet/metafile.yml').read_text())
+    architecture = {c['Name']: set(c['Metadata']['Architecture']) for c in metafile['Collections']}
+    for model in metafile['Models']:
+        mixnet = 'mobilenetv2' not in model['Name']
+        assert ({'MixNet', 'MixConv'} <= architecture[model['In Collection']]) == mixnet, model['Name']

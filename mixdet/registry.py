@@ -10,7 +10,7 @@ that scope (and falls back to mmengine's root registries, which know nothing of 
 of mmdet's; a lookup there goes on to mmdet's registry, where mixdet's modules are, and to mmengine's.
 """
 import mmdet.registry as mmdet_registry
-from mmdet.registry import DATASETS, HOOKS, MODELS
+from mmdet.registry import DATASETS, HOOKS, METRICS, MODELS
 from mmengine.registry import RUNNERS, Registry
 
 SCOPE = 'mixdet'
@@ -18,4 +18,4 @@ SCOPED = {name: Registry(registry.name, parent=registry, scope=SCOPE, locations=
           for name, registry in vars(mmdet_registry).items()
           if isinstance(registry, Registry) and registry.scope == 'mmdet'}
 
-__all__ = ['DATASETS', 'HOOKS', 'MODELS', 'RUNNERS', 'SCOPED']
+__all__ = ['DATASETS', 'HOOKS', 'METRICS', 'MODELS', 'RUNNERS', 'SCOPED']

@@ -50,6 +50,18 @@ def test_a_model_or_evaluator_that_does_not_fit_the_data_is_refused_before_train
     assert not list((tmp_path / 'work').glob('*.pth'))
 
 
+@pytest.mark.parametrize('evaluator_file, message', [
+    ('instances_val2017.json', r'annotation file of the COCO evaluator not found: .*instances_val2017.json \(set '
+                               r'val_evaluator.ann_file and test_evaluator.ann_file'),
+    ('not_json.json', 'annotation file of the COCO evaluator .*not_json.json is not valid JSON'),
+])
+def test_an_evaluator_file_that_is_missing_or_not_json_is_named(tmp_path, shapes_root, evaluator_file, message):
+    (tmp_path / 'not_json.json').write_text('{"images": [')
+    with pytest.raises(DataError, match=message):
+        start_training(SHAPES_CONFIG, shapes_root, tmp_path / 'work',
+                       f'val_evaluator.ann_file={tmp_path}/{evaluator_file}')
+
+
 def test_strict_data_stops_on_what_would_only_be_a_warning(tmp_path, shapes_root):
     root = tmp_path / 'shapes'
     shutil.copytree(shapes_root, root)

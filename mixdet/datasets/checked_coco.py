@@ -65,7 +65,8 @@ class CheckedCocoDataset(CocoDataset):
     """``CocoDataset`` with checked annotation files, counted skips and one-line errors.
 
     Arguments as ``CocoDataset``, plus ``strict``: when True, anything the summary reports as ignored or
-    dropped is a :class:`DataError` instead of a warning (``tools/train.py --strict-data`` sets it).
+    dropped, and any training image skipped when met, is a :class:`DataError` instead of a warning
+    (``tools/train.py --strict-data`` sets it).
 
     Always errors: a missing, non-JSON or malformed annotation file (missing keys, repeated ids, a bbox that is
     not four numbers); class names that are not categories of the file (with the closest names), name two
@@ -197,6 +198,9 @@ class CheckedCocoDataset(CocoDataset):
         if self.test_mode:
             raise ImageFileError(f'image {path} (listed in {self.ann_file}) {problem}: an evaluation that skips '
                                  f'images is not comparable; fix or remove it')
+        if self.strict:
+            raise ImageFileError(f'image {path} (listed in {self.ann_file}) {problem} (strict: a training image '
+                                 f'that has to be skipped is an error)')
         if path not in self.skipped_images:
             self.skipped_images[path] = problem
             print_log(f'{self.ann_file}: skipped image {path}, which {problem} ({len(self.skipped_images)} images '

@@ -250,6 +250,13 @@ def test_corrupt_images_are_skipped_and_counted_when_training(shapes, logged):
     assert '(3 images skipped so far by this process)' in skipped[-1]
 
 
+def test_corrupt_image_in_strict_training_is_an_error_naming_it(shapes):
+    bad = corrupt_images(shapes)
+    data = dataset(shapes, pipeline=[dict(type='LoadImageFromFile')], strict=True)
+    with pytest.raises(ImageFileError, match=rf'image {bad[0]} .* cannot be decoded \(strict: '):
+        data[1]
+
+
 def test_corrupt_image_in_evaluation_is_an_error_naming_it(shapes):
     bad = corrupt_images(shapes)
     data = dataset(shapes, test_mode=True, pipeline=[dict(type='LoadImageFromFile')])

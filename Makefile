@@ -9,8 +9,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.mixdet-installed
-DEPS := requirements/build.txt requirements/runtime.txt requirements/tests.txt requirements/lint.txt setup.cfg \
-	setup.py Makefile \
+DEPS := $(wildcard requirements/*.txt) setup.cfg \
+	setup.py mixdet/config_prefix.py Makefile \
 	$(wildcard mixdet/ops/csrc/*.cpp mixdet/ops/csrc/*.h mixdet/ops/csrc/*/*.cpp mixdet/ops/csrc/*/*.cu \
 		mixdet/ops/csrc/*/*.cuh mixdet/ops/csrc/*/*.h)
 
@@ -27,8 +27,8 @@ $(STAMP): $(DEPS)
 	@# (about 13 minutes on 2 cores the first time, then from pip's wheel cache).
 	$(PIP) install --quiet mmengine==0.10.7
 	MMCV_WITH_OPS=1 MAX_JOBS=2 $(PIP) install --no-build-isolation mmcv==2.1.0
-	$(PIP) install --quiet -r requirements/runtime.txt
-	$(PIP) install --quiet --no-deps -r requirements/tests.txt
+	$(PIP) install --quiet -r requirements/runtime.txt -r requirements/tools.txt
+	$(PIP) install --quiet --no-deps -r requirements/deploy.txt -r requirements/tests.txt
 	$(PIP) install --quiet pytest -r requirements/lint.txt
 	$(PIP) install --quiet --no-build-isolation --no-deps -e .
 	$(PY) -c "import mmcv.ops, mmdet.models, mixdet; print('mixdet environment ready')"

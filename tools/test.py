@@ -14,6 +14,7 @@ from mmdet.engine.hooks.utils import trigger_visualization_hook
 from mmdet.evaluation import DumpDetResults
 
 from mixdet.checkpoint import CheckpointError
+from mixdet.datasets import DataError, one_line
 from mixdet.engine.config_check import ConfigError
 from mixdet.engine.config_setup import add_common_arguments, build_runner, load_config
 
@@ -47,6 +48,8 @@ def main():
         runner.test()
     except (CheckpointError, ConfigError) as error:  # one line naming the checkpoint or the setting
         raise SystemExit(str(error)) from error
+    except DataError as error:  # one line naming the data file or setting (mixdet/datasets)
+        raise SystemExit(one_line(error)) from error
 
 
 if __name__ == '__main__':

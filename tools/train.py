@@ -8,6 +8,7 @@ Multi-GPU / multi-node: tools/dist_train.sh (torchrun) or `srun ... --launcher s
 import argparse
 
 from mixdet.checkpoint import CheckpointError
+from mixdet.datasets import DataError, one_line
 from mixdet.engine.config_check import ConfigError
 from mixdet.engine.config_setup import add_common_arguments, build_runner, enable_amp, load_config
 
@@ -40,6 +41,8 @@ def main():
         runner.train()
     except (CheckpointError, ConfigError) as error:  # one line naming the checkpoint or the setting
         raise SystemExit(str(error)) from error
+    except DataError as error:  # one line naming the data file or setting (mixdet/datasets)
+        raise SystemExit(one_line(error)) from error
 
 
 if __name__ == '__main__':

@@ -19,3 +19,10 @@ dataset_type = 'CheckedCocoDataset'
 train_dataloader = dict(drop_last=True, dataset=dict(dataset=dict(type=dataset_type)))
 val_dataloader = dict(dataset=dict(type=dataset_type))
 test_dataloader = val_dataloader
+# CocoMetric that names a missing or non-JSON annotation file in one line (mixdet/datasets/coco_metric.py).
+val_evaluator = dict(type='CheckedCocoMetric')
+test_evaluator = val_evaluator
+# Before the first iteration, the heads' num_classes and the evaluators' ann_file checked against the datasets
+# (mixdet/datasets/data_check_hook.py; it also does what mmdet's NumClassCheckHook did here, one line instead of
+# an assertion once the first epoch starts).
+custom_hooks = [dict(type='DataCheckHook'), dict(type='CheckInvalidLossHook', interval=50, priority='VERY_LOW')]

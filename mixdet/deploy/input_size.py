@@ -1,14 +1,5 @@
-"""The fixed input size of a config's test pipeline, which the exported model is traced at."""
-from __future__ import annotations
+"""The fixed input size of a config's test pipeline, which the exported model is traced at (mixdet/utils, where
+get_flops also reads it without importing onnx)."""
+from mixdet.utils.input_size import test_input_size
 
-from mmengine.config import Config
-
-
-def test_input_size(cfg: Config) -> tuple[int, int] | None:
-    """(H, W) of the test pipeline's ``Resize(keep_ratio=False)``, or None when it has no fixed-size resize."""
-    for step in cfg.test_dataloader.dataset.get('pipeline', []):
-        if step.get('type') == 'Resize' and not step.get('keep_ratio', False):
-            scale = step.get('scale')
-            width, height = (scale, scale) if isinstance(scale, int) else scale
-            return height, width
-    return None
+__all__ = ['test_input_size']

@@ -12,6 +12,8 @@ from mmengine.config import Config
 from mmengine.registry import RUNNERS
 
 from mixdet.checkpoint import CheckpointError
+from mixdet.datasets import CheckedCocoDataset
+from mixdet.registry import DATASETS
 
 from .cfg_options import CheckedDictAction, check_cfg_options
 from .config_check import ConfigError, check_config
@@ -96,9 +98,35 @@ def enable_amp(cfg: Config) -> None:
     cfg.optim_wrapper.loss_scale = 'dynamic'
 
 
+def set_strict_data(cfg: Config) -> None:
+    """``strict=True`` on every CheckedCocoDataset of the dataloaders: what their summary reports as ignored or
+    dropped stops the tool instead of being a warning."""
+    for dataset in dataset_configs(cfg):
+        dataset_type = dataset.get('type')
+        dataset_class = DATASETS.get(dataset_type) if isinstance(dataset_type, str) else dataset_type
+        if isinstance(dataset_class, type) and issubclass(dataset_class, CheckedCocoDataset):
+            dataset['strict'] = True
+
+
+def set_threads(threads: int | None) -> None:
+    """``threads`` CPU threads for PyTorch in this process and, through OMP_NUM_THREADS, in the processes it starts
+    (DataLoader workers, torchrun ranks); None leaves PyTorch's default (one per core)."""
+    if threads is None:
+        return
+    if threads < 1:
+        raise SystemExit(f'--threads must be a positive number of threads, got {threads}')
+    torch.set_num_threads(threads)
+    os.environ['OMP_NUM_THREADS'] = str(threads)
+
+
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--work-dir``, ``--cfg-options``, ``--launcher`` and ``--local-rank``, as mmdet's tools."""
+    """``--work-dir``, ``--cfg-options``, ``--launcher`` and ``--local-rank``, as mmdet's tools, and
+    ``--strict-data`` and ``--threads``."""
     parser.add_argument('--work-dir', help='the dir to save logs (and models)')
+    parser.add_argument('--threads', type=int,
+                        help='CPU threads of PyTorch (default: one per core); 1 when other jobs share the cores')
+    parser.add_argument('--strict-data', action='store_true',
+                        help='stop when a dataset ignores or drops anything (its summary line) instead of warning')
     parser.add_argument('--cfg-options', nargs='+', action=CheckedDictAction,
                         help='override config settings, key=value (e.g. data_root=/data/coco/)')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
@@ -122,6 +150,7 @@ def build_runner(cfg: Config):
 def load_config(args: argparse.Namespace) -> Config:
     """The config of ``args.config`` with the common arguments applied (work dir, options, launcher, machine)."""
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    set_threads(args.threads)
     cfg = Config.fromfile(args.config)
     cfg.setdefault('runner_type', 'MixdetRunner')  # safe, strict checkpoint loading; atomic saving
     cfg.launcher = args.launcher
@@ -130,6 +159,8 @@ def load_config(args: argparse.Namespace) -> Config:
         check_config(cfg)
     except ConfigError as error:
         raise SystemExit(str(error)) from error
+    if args.strict_data:
+        set_strict_data(cfg)
     set_work_dir(cfg, args.config, args.work_dir)
     adapt_to_machine(cfg, args.launcher)
     init_cpu_distributed(args.launcher, cfg.env_cfg.get('dist_cfg', {}))

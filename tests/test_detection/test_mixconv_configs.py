@@ -51,6 +51,11 @@ def test_plain_baseline_is_mmdets_config_with_mixdets_fixes():
         mmdet_dataset = mmdet[loader]['dataset'].get('dataset', mmdet[loader]['dataset'])
         assert mmdet_dataset.pop('type') == 'CocoDataset'
     assert ours.pop('dataset_type') == 'CheckedCocoDataset' and mmdet.pop('dataset_type') == 'CocoDataset'
+    for evaluator in ('val_evaluator', 'test_evaluator'):
+        assert ours[evaluator].pop('type') == 'CheckedCocoMetric' and mmdet[evaluator].pop('type') == 'CocoMetric'
+    mmdet_hooks = mmdet.pop('custom_hooks')  # DataCheckHook does NumClassCheckHook's check, and more, earlier
+    assert mmdet_hooks[0] == dict(type='NumClassCheckHook')
+    assert ours.pop('custom_hooks') == [dict(type='DataCheckHook'), *mmdet_hooks[1:]]
     assert ours == mmdet
 
 

@@ -7,9 +7,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 
 
-def run_get_flops(*args):
+def run_get_flops(*args, printed=None):
+    """(params, MACs) that get_flops.py prints for ``args``; its whole output is appended to ``printed``."""
     result = subprocess.run([sys.executable, str(REPO / 'tools/analysis_tools/get_flops.py'), *args],
                             capture_output=True, text=True, check=True, cwd=REPO, timeout=300)
+    if printed is not None:
+        printed.append(result.stdout)
     params = int(re.search(r'params: ([\d,]+)', result.stdout).group(1).replace(',', ''))
     macs = int(re.search(r'multiply-adds: ([\d,]+)', result.stdout).group(1).replace(',', ''))
     return params, macs
@@ -28,3 +31,20 @@ def test_mixnet_s_with_head_at_224_matches_timm_minus_classifier():
     params, macs = run_get_flops('configs/_base_/models/mixnet-s.py', '--shape', '224')
     assert params == 4_134_606 - 1_537_000
     assert abs(macs - (239.17e6 - 1.536e6)) < 0.01e6
+
+
+def test_input_size_comes_from_the_config_unless_shape_is_given():
+    config = 'configs/shapes/ssdlite_mixnet-s_1xb8-1k_shapes.py'  # test pipeline: Resize to 192x192
+    printed = []
+    assert run_get_flops(config, printed=printed) == run_get_flops(config, '--shape', '192')
+    assert "input 3x192x192 (the config's test pipeline)" in printed[0]
+
+
+def test_a_config_without_a_fixed_input_size_asks_for_shape():
+    result = subprocess.run([sys.executable, str(REPO / 'tools/analysis_tools/get_flops.py'),
+                             'configs/_base_/models/mixnet-s.py'], capture_output=True, text=True, cwd=REPO,
+                            timeout=300)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == ('configs/_base_/models/mixnet-s.py has no fixed input size (no '
+                                                      'Resize with keep_ratio=False in its test pipeline): give one '
+                                                      'with --shape H [W]')

@@ -3,7 +3,9 @@
 Usage:
     python tools/analysis_tools/get_flops.py CONFIG [--shape H [W]] [--backbone-only] [--cfg-options k=v ...]
 
-The config's ``model`` may be a detector or a bare backbone (e.g. ``dict(type='MixNet')``).
+The config's ``model`` may be a detector or a bare backbone (e.g. ``dict(type='MixNet')``). The input size is
+the config's own (its test pipeline's ``Resize(keep_ratio=False)``) unless ``--shape`` gives one; a config
+without a fixed size (a bare backbone, ``keep_ratio=True``) needs ``--shape``.
 """
 import argparse
 
@@ -13,25 +15,38 @@ from mmengine.registry import init_default_scope
 from mixdet.engine.cfg_options import CheckedDictAction
 from mixdet.engine.config_setup import apply_cfg_options
 from mixdet.utils.complexity import count_macs, count_params
+from mixdet.utils.input_size import test_input_size
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description='Parameters and multiply-adds of a model config')
     parser.add_argument('config', help='config file path')
-    parser.add_argument('--shape', type=int, nargs='+', default=[320], help='input size: H or H W (default 320)')
+    parser.add_argument('--shape', type=int, nargs='+',
+                        help="input size: H or H W (default: the config's test pipeline resize)")
     parser.add_argument('--backbone-only', action='store_true', help='count only model.backbone of a detector')
     parser.add_argument('--cfg-options', nargs='+', action=CheckedDictAction,
                         help='override config settings, key=value')
     return parser.parse_args()
 
 
+def input_size(cfg: Config, config_path: str, shape: list[int] | None) -> tuple[int, int, str]:
+    """(H, W, where from): ``--shape`` when given, else the config's test pipeline size."""
+    if shape is not None:
+        if len(shape) not in (1, 2) or min(shape) < 1:
+            raise SystemExit(f'--shape takes H or H W (positive), got {shape}')
+        return (*(shape * 2 if len(shape) == 1 else shape), '--shape')
+    size = test_input_size(cfg)
+    if size is None:
+        raise SystemExit(f'{config_path} has no fixed input size (no Resize with keep_ratio=False in its test '
+                         f'pipeline): give one with --shape H [W]')
+    return (*size, "the config's test pipeline")
+
+
 def main():
     args = parse_args()
-    if len(args.shape) not in (1, 2):
-        raise SystemExit(f'--shape takes H or H W, got {args.shape}')
-    height, width = args.shape * 2 if len(args.shape) == 1 else args.shape
     cfg = Config.fromfile(args.config)
     apply_cfg_options(cfg, args.cfg_options)
+    height, width, source = input_size(cfg, args.config, args.shape)
     init_default_scope(cfg.get('default_scope', 'mmdet'))
     from mmdet.registry import MODELS
     model = MODELS.build(cfg.model)
@@ -41,7 +56,7 @@ def main():
         model = model.backbone
     params, macs = count_params(model), count_macs(model, height, width)
     print(f'config: {args.config}')
-    print(f'model: {type(model).__name__}, input 3x{height}x{width}')
+    print(f'model: {type(model).__name__}, input 3x{height}x{width} ({source})')
     print(f'params: {params:,} ({params / 1e6:.2f} M)')
     print(f'multiply-adds: {macs:,} ({macs / 1e9:.3f} G)')
 

@@ -156,18 +156,25 @@ MUTATIONS = [
              'if ann_file and ann_file.startswith(new_root):',
              'tests/test_engine/test_config_setup.py::test_data_root_reaches_datasets_and_evaluators'),
     # --- datasets
-    mutation('skipped-box-count', 'skipped boxes are counted over all annotations (unknown categories too)',
-             CHECKED_COCO, "        candidates = sum(1 for a in annotations if a['category_id'] in self.cat_ids)",
-             '        candidates = len(annotations)',
-             'tests/test_detection/test_bad_input.py::test_unusable_boxes_are_skipped_and_counted'),
+    mutation('absurd-box-kept', 'a box reaching absurdly far outside its image (1e30) is trained on, as mmdet does',
+             'mixdet/datasets/box_check.py', '        return ABSURD', '        return None',
+             'tests/test_detection/test_bad_input.py::test_unusable_boxes_are_skipped_and_counted_by_reason'),
     mutation('undecodable-image-not-skipped', "undecodable training images stop training (mmcv's message not "
              'recognised)', CHECKED_COCO, "DECODE_FAILURE = 'failed to load image'",
              "DECODE_FAILURE = 'Failed to load image'",
              'tests/test_detection/test_bad_input.py::test_corrupt_images_are_skipped_and_counted_when_training'),
-    mutation('missing-images-evaluated', 'missing image files are skipped in evaluation (and fail training) instead '
-             'of the reverse', CHECKED_COCO, '        if missing and self.test_mode:',
-             '        if missing and not self.test_mode:',
+    mutation('missing-images-evaluated', 'missing image files are skipped in evaluation too, which then scores '
+             'another set of images', CHECKED_COCO, '        if self.test_mode:\n            self._check_evaluable()\n',
+             '',
              'tests/test_detection/test_bad_input.py::test_missing_image_files_skip_in_training_and_fail_in_testing'),
+    mutation('class-order-unchecked', 'metainfo classes in another order than the file\'s categories are accepted '
+             '(predictions carry the wrong names)', 'mixdet/datasets/category_check.py',
+             '    if file_order != list(classes):', '    if False:',
+             'tests/test_detection/test_bad_input.py::test_malformed_class_lists_are_refused'),
+    mutation('evaluator-file-unchecked', 'an evaluator reading another annotation file than its dataset is accepted',
+             'mixdet/datasets/data_check_hook.py', '        if osp.realpath(ann_file) != osp.realpath(dataset_file):',
+             '        if False:', 'tests/test_detection/test_data_check.py',
+             k='fit_the_data'),
     mutation('shapes-bbox-off-by-one', 'shapes dataset: boxes one pixel too narrow (bbox from mask)',
              'mixdet/datasets/shapes.py', 'float(cols[-1] + 1 - x0)', 'float(cols[-1] - x0)',
              'tests/test_shapes_dataset.py::test_boxes_are_tight_around_the_full_shape_mask'),

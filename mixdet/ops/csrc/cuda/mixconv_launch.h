@@ -78,7 +78,10 @@ struct BackwardPlan {
   int64_t partial2_offset;  // bytes
 };
 
-// Why the CUDA kernels cannot run this call, or "" when they can.
+constexpr int64_t kMaxIndex = (int64_t(1) << 31) - 1;  // 32-bit sizes, grid.x limit
+constexpr int64_t kMaxGridY = 65535;
+
+// Why the CUDA kernels cannot run this call, or "" when they can (sizes of 0 are taken: nothing runs).
 inline std::string unsupported(const MixPlan& plan) {
   if (plan.groups.size() > static_cast<size_t>(kMaxGroups))
     return "at most " + std::to_string(kMaxGroups) + " groups, got " + std::to_string(plan.groups.size());
@@ -86,11 +89,20 @@ inline std::string unsupported(const MixPlan& plan) {
   if (plan.dilation != 1) return "dilation must be 1, got " + std::to_string(plan.dilation);
   for (const MixGroup& g : plan.groups)
     if (g.k > kMaxKernel) return "kernel sizes 1, 3, 5, 7, 9 and 11 are compiled, got " + std::to_string(g.k);
-  if (plan.c * plan.h * plan.w >= (int64_t(1) << 31))
+  const char* names[] = {"N", "C", "H", "W"};
+  const int64_t sizes[] = {plan.n, plan.c, plan.h, plan.w};
+  for (int i = 0; i < 4; ++i)
+    if (sizes[i] < 0 || sizes[i] > kMaxIndex)
+      return std::string(names[i]) + "=" + std::to_string(sizes[i]) + " is outside [0, 2^31 - 1]";
+  // h * w < 2^62 and c * (h * w) < 2^93 would overflow: compare in two steps.
+  if (plan.h * plan.w > kMaxIndex || plan.c * (plan.h * plan.w) > kMaxIndex)
     return "one image of " + std::to_string(plan.c) + "x" + std::to_string(plan.h) + "x" + std::to_string(plan.w) +
            " is too large for 32-bit channel/pixel indexing";
   return "";
 }
+
+// Whether the call has no work (N, C, H or W of 0): no kernel is launched.
+inline bool empty_call(const MixPlan& plan) { return plan.n == 0 || plan.c == 0 || plan.h == 0 || plan.w == 0; }
 
 inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 MIXDET_HOST_DEVICE constexpr int round_up(int v, int m) { return (v + m - 1) / m * m; }
@@ -136,6 +148,7 @@ inline int64_t smem_bytes_of(bool backward, int cb, int tile_h, int tile_w, int 
 inline LaunchArgs make_launch(const MixPlan& plan, bool backward, int64_t elem, int64_t budget = kWorkspaceBudget) {
   const std::string why = unsupported(plan);
   if (!why.empty()) throw std::invalid_argument("mixconv2d (CUDA): " + why);
+  if (empty_call(plan)) throw std::invalid_argument("mixconv2d (CUDA): no launch plan for an empty call");
   LaunchArgs a{};
   a.num_groups = static_cast<int>(plan.groups.size());
   a.n = static_cast<int>(plan.n), a.c = static_cast<int>(plan.c), a.h = static_cast<int>(plan.h);
@@ -180,8 +193,9 @@ inline LaunchArgs make_launch(const MixPlan& plan, bool backward, int64_t elem, 
     block += ceil_div(src.channels, a.cb) * a.chunks;
   }
   a.item_begin[a.num_groups] = block;
-  if (block >= (int64_t(1) << 31))
-    throw std::invalid_argument("mixconv2d (CUDA): " + std::to_string(block) + " CTAs exceed the grid limit");
+  if (block > kMaxIndex)
+    throw std::invalid_argument("mixconv2d (CUDA): " + std::to_string(block) + " CTAs of the " +
+                                (backward ? "backward" : "forward") + " exceed the grid limit 2^31 - 1");
   a.w_total = packed_size(plan);
   return a;
 }
@@ -221,6 +235,9 @@ inline BackwardPlan plan_backward(const MixPlan& plan, int64_t elem, bool need_d
   // Many rows and few weights: about sqrt(rows) blocks of about sqrt(rows) rows, so that neither pass sums
   // long columns and the first one has enough CTAs.
   const int64_t col_blocks = ceil_div(a.w_total, kReduceCols);
+  if (col_blocks > kMaxIndex)
+    throw std::invalid_argument("mixconv2d (CUDA): " + std::to_string(a.w_total) +
+                                " weights exceed the grid limit of the dW reduction");
   const auto sqrt_rows = static_cast<int64_t>(std::ceil(std::sqrt(static_cast<double>(a.chunks))));
   const int64_t row_blocks =
       a.chunks <= kReduceOnePass ? 1 : std::min(sqrt_rows, ceil_div(kReduceTargetCtas, col_blocks));
@@ -260,11 +277,21 @@ inline std::string json_tiling(const LaunchArgs& a) {
 // The plans of a call as JSON: grids, CTAs, threads and shared memory of each kernel, tiling, useful
 // and computed outputs, workspace bytes; {"supported": false, "reason": ...} when the kernels do not
 // take the call. `elem`: bytes of the accumulation type (4, or 8 for float64).
+// An empty call (a size of 0) has no kernels: {"supported": true, "empty": true, ...}.
 inline std::string describe_plans(const MixPlan& plan, int64_t elem) {
   const std::string why = unsupported(plan);
   if (!why.empty()) return "{\"supported\": false, \"reason\": \"" + why + "\"}";
-  const ForwardPlan f = plan_forward(plan, elem);
-  const BackwardPlan b = plan_backward(plan, elem, true);
+  if (empty_call(plan))
+    return "{\"supported\": true, \"empty\": true, \"forward\": {\"kernels\": {}, \"workspace_bytes\": 0}, "
+           "\"backward\": {\"kernels\": {}, \"workspace_bytes\": 0}}";
+  ForwardPlan f;
+  BackwardPlan b;
+  try {
+    f = plan_forward(plan, elem);
+    b = plan_backward(plan, elem, true);
+  } catch (const std::invalid_argument& e) {  // beyond a launch limit
+    return "{\"supported\": false, \"reason\": \"" + std::string(e.what()) + "\"}";
+  }
   // Longest run of dependent additions of one thread in the dW reduction (rows per thread + 8 partial sums).
   const int64_t ny = kThreads / kReduceCols;
   int64_t serial = ceil_div(b.reduce_rows, ny) + ny;

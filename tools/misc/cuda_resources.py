@@ -179,12 +179,13 @@ def main() -> None:
     print(f'\nsm_{args.arch.replace(".", "")}, {THREADS} threads per CTA; smem = static + the largest dynamic shared '
           'memory of any plan; CTAs/SM = min(registers, smem, threads); SASS counts are static (all kernel sizes)\n')
     print('| kernel | s | dtype | regs | stack B | spill st/ld B | smem B | CTAs/SM (regs, smem) | LDG | LDS | '
-          'LDL/STL | STS | FMA |')
-    print('|---|---|---|---|---|---|---|---|---|---|---|---|---|')
+          'LDL/STL | STS | FMA | LDS/FMA |')
+    print('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|')
     for r in rows:
         print(f'| {r["kernel"]} | {r["stride"] or "-"} | {r["dtype"]} | {r["registers"]} | {r["stack"]} | '
               f'{r["spill_stores"]}/{r["spill_loads"]} | {r["smem"]} | {r["ctas"]} ({r["by_regs"]}, {r["by_smem"]}) | '
-              f'{r["LDG"]} | {r["LDS"]} | {r["LDL/STL"]} | {r["STS"]} | {r["FMA"]} |')
+              f'{r["LDG"]} | {r["LDS"]} | {r["LDL/STL"]} | {r["STS"]} | {r["FMA"]} | '
+              f'{r["LDS"] / max(r["FMA"], 1):.2f} |')
     problems = []
     conv = [r for r in rows if r['kernel'] in ('forward', 'backward') and r['dtype'] in CHECKED]
     for r in conv:

@@ -39,6 +39,22 @@ struct GroupWeights {
   const scalar_t* w[kMaxGroups];
 };
 
+// w.w[g], selected with compile-time indices: indexing the kernel parameter with a run-time g makes nvcc copy
+// the array into a local-memory stack frame.
+template <typename scalar_t>
+__device__ __forceinline__ const scalar_t* group_weights_of(const GroupWeights<scalar_t>& w, int g) {
+  const scalar_t* p = w.w[0];
+#pragma unroll
+  for (int j = 1; j < kMaxGroups; ++j)
+    if (g == j) p = w.w[j];
+  return p;
+}
+
+// Resident CTAs per SM the conv kernels are compiled for: 3 caps registers at 65536 / (3 * 256) -> 80 per
+// thread; float64 (gradcheck, not training) gets 2, as 80 registers make it spill.
+template <typename acc_t>
+constexpr int kMinCtasPerSm = sizeof(acc_t) == 8 ? 2 : 3;
+
 __device__ __forceinline__ int imin(int a, int b) { return a < b ? a : b; }
 __device__ __forceinline__ int floor_div(int a, int b) { return (a >= 0 ? a : a - b + 1) / b; }
 
@@ -74,7 +90,7 @@ __device__ __forceinline__ Item item_at(const LaunchArgs& a, int64_t t) {
 
 // s_w[cl][K*K] <- the weights of the nc channels starting at `src`.
 template <int K, typename scalar_t, typename acc_t>
-__device__ void load_weights(const scalar_t* src, int nc, acc_t* s_w) {
+__device__ __forceinline__ void load_weights(const scalar_t* src, int nc, acc_t* s_w) {
   for (int i = threadIdx.x; i < nc * K * K; i += blockDim.x) s_w[i] = static_cast<acc_t>(src[i]);
 }
 
@@ -83,7 +99,7 @@ __device__ void load_weights(const scalar_t* src, int nc, acc_t* s_w) {
 // Plane cl starts at src + cl * plane. Threads walk rows: each row goes to `lanes` consecutive threads
 // (the power of two >= cols, at most 32), one division per row.
 template <int PHASES, typename scalar_t, typename acc_t>
-__device__ void load_rows(const scalar_t* src, int64_t plane, int nc, int h, int w, int r0, int q0, int rows,
+__device__ __forceinline__ void load_rows(const scalar_t* src, int64_t plane, int nc, int h, int w, int r0, int q0, int rows,
                           int cols, int pitch, int chan, acc_t* dst) {
   int lanes = 1;
   while (lanes < cols && lanes < 32) lanes <<= 1;
@@ -122,7 +138,7 @@ __device__ __forceinline__ void load_window(const acc_t* row, acc_t* win) {
 }
 
 template <int K, int S, typename scalar_t, typename acc_t>
-__device__ void forward_item(const LaunchArgs& a, const Work& wk, const Item& it, const scalar_t* x,
+__device__ __forceinline__ void forward_item(const LaunchArgs& a, const Work& wk, const Item& it, const scalar_t* x,
                              const scalar_t* wg, scalar_t* y, acc_t* smem) {
   const GroupArgs& grp = a.groups[wk.g];
   const ForwardTile t(a.tile_h, a.tile_w, K, S);
@@ -162,8 +178,36 @@ __device__ void forward_item(const LaunchArgs& a, const Work& wk, const Item& it
   }
 }
 
+// dX of kDxStrip pixels of one input row and channel: sum over the taps (kh, kw) that reach pixel iw of
+// w[kh][kw] * dy[(ih + pad_top - kh) / S][(iw + pad_left - kw) / S]. Taps of one kernel row read a window of
+// one dy row: pixel q, tap kw reads window element (PH + K - 1 + q - kw) / S when that is a whole number (PH:
+// the dy tile's first column phase). `row_at_ph`: the dy tile row of the tap row kh = ph (ph = (ih + pad_top)
+// % S); `col0`: the window's first column in the tile. Per tap row: kWin + K shared loads for K * kDxStrip / S
+// FMAs (before: two per FMA).
+template <int K, int S, int PH, typename acc_t>
+__device__ __forceinline__ void dx_strip(const acc_t* wc, const acc_t* d, int dy_w, int ph, int row_at_ph, int col0,
+                                         acc_t (&sum)[kDxStrip]) {
+  constexpr int kWin = (PH + K - 1 + kDxStrip - 1) / S + 1;
+#pragma unroll
+  for (int jh = 0; jh < (K + S - 1) / S; ++jh) {
+    const int kh = ph + S * jh;
+    if (kh >= K) continue;  // stride 2, odd phase: one tap row fewer
+    const acc_t* dr = d + (row_at_ph - jh) * dy_w + col0;
+    acc_t win[kWin];
+#pragma unroll
+    for (int m = 0; m < kWin; ++m) win[m] = dr[m];
+#pragma unroll
+    for (int kw = 0; kw < K; ++kw) {
+      const acc_t wv = wc[kh * K + kw];
+#pragma unroll
+      for (int q = 0; q < kDxStrip; ++q)
+        if ((PH + K - 1 + q - kw) % S == 0) sum[q] += wv * win[(PH + K - 1 + q - kw) / S];
+    }
+  }
+}
+
 template <int K, int S, typename scalar_t, typename acc_t>
-__device__ void backward_cta(const LaunchArgs& a, const Work& wk, const scalar_t* dy, const scalar_t* x,
+__device__ __forceinline__ void backward_cta(const LaunchArgs& a, const Work& wk, const scalar_t* dy, const scalar_t* x,
                              const scalar_t* wg, scalar_t* dx, acc_t* partial, acc_t* smem) {
   const GroupArgs& grp = a.groups[wk.g];
   const BackwardTile t(a.tile_h, a.tile_w, K, S);
@@ -178,8 +222,7 @@ __device__ void backward_cta(const LaunchArgs& a, const Work& wk, const scalar_t
   int lanes = 1;
   while (lanes * 2 * pairs <= static_cast<int>(blockDim.x)) lanes <<= 1;
   const int pair = threadIdx.x / lanes, lane = threadIdx.x & (lanes - 1);
-  const bool active = partial != nullptr && pair < pairs;
-  const int cl_w = active ? pair / K : 0, kh_w = active ? pair - cl_w * K : 0;
+  const bool active = partial != nullptr && pair < pairs;  // pair = cl_w * K + kh_w
   acc_t acc[K] = {};
   const int64_t plane_in = static_cast<int64_t>(a.h) * a.w, plane_out = static_cast<int64_t>(a.h_out) * a.w_out;
   for (int64_t item = wk.t0; item < wk.t1; ++item) {
@@ -195,42 +238,53 @@ __device__ void backward_cta(const LaunchArgs& a, const Work& wk, const scalar_t
     __syncthreads();
 
     if (dx != nullptr) {
-      // dx[ih][iw] = sum over taps with (ih + pad_top - kh) % S == 0 of w[kh][kw] * dy[(ih + pad_top - kh) / S][..]
+      // Strips of kDxStrip pixels of the input rows [oy0 * S, ...) and columns [ox0 * S, ...) the item owns.
       const int rows = imin(a.tile_h * S, a.h - it.oy0 * S), cols = imin(a.tile_w * S, a.w - it.ox0 * S);
-      const int area = rows * cols;
-      for (int i = threadIdx.x; i < wk.nc * area; i += blockDim.x) {
-        const int cl = i / area, rc = i - cl * area;
-        const int ih = it.oy0 * S + rc / cols, iw = it.ox0 * S + rc % cols;
-        const int ph = (ih + grp.pad_top) % S, pw = (iw + grp.pad_left) % S;
+      const int strips = (cols + kDxStrip - 1) / kDxStrip, per_channel = rows * strips;
+      const int ph_col = it.ox0 * S + grp.pad_left - (K - 1) - S * dy_c0;  // 0 .. S - 1
+      for (int i = threadIdx.x; i < wk.nc * per_channel; i += blockDim.x) {
+        const int cl = i / per_channel, rs = i - cl * per_channel, r = rs / strips;
+        const int sx = (rs - r * strips) * kDxStrip, ih = it.oy0 * S + r, ph = (ih + grp.pad_top) % S;
+        const int row_at_ph = (ih + grp.pad_top - ph) / S - dy_r0;
         const acc_t* wc = s_w + cl * K * K;
         const acc_t* d = s_dy + cl * t.dy_h * t.dy_w;
-        acc_t sum = 0;
-#pragma unroll
-        for (int jh = 0; jh < (K + S - 1) / S; ++jh) {
-          const int kh = ph + S * jh;
-          if (kh >= K) continue;
-          const int row = (ih + grp.pad_top - kh) / S - dy_r0;
-#pragma unroll
-          for (int jw = 0; jw < (K + S - 1) / S; ++jw) {
-            const int kw = pw + S * jw;
-            if (kw >= K) continue;
-            sum += wc[kh * K + kw] * d[row * t.dy_w + (iw + grp.pad_left - kw) / S - dy_c0];
-          }
+        acc_t sum[kDxStrip] = {};
+        if constexpr (S == 1) {
+          dx_strip<K, S, 0>(wc, d, t.dy_w, ph, row_at_ph, sx, sum);
+        } else if (ph_col == 0) {
+          dx_strip<K, S, 0>(wc, d, t.dy_w, ph, row_at_ph, sx / S, sum);
+        } else {
+          dx_strip<K, S, 1>(wc, d, t.dy_w, ph, row_at_ph, sx / S, sum);
         }
-        dx[(static_cast<int64_t>(it.n) * a.c + wk.c0 + cl) * plane_in + static_cast<int64_t>(ih) * a.w + iw] =
-            static_cast<scalar_t>(sum);
+        scalar_t* dst = dx + (static_cast<int64_t>(it.n) * a.c + wk.c0 + cl) * plane_in +
+                        static_cast<int64_t>(ih) * a.w + it.ox0 * S + sx;
+#pragma unroll
+        for (int q = 0; q < kDxStrip; ++q)
+          if (sx + q < cols) dst[q] = static_cast<scalar_t>(sum[q]);
       }
     }
 
     if (active) {
+      // Strips of kStripW outputs of a row: kStripW dy values and a window of x, kWin + kStripW shared loads for
+      // K * kStripW FMAs (before: K + 1 loads per K FMAs). Outputs past the tile count as dy = 0.
+      const int cl_w = pair / K, kh_w = pair - cl_w * K;  // (kept as `pair` only: fewer live registers)
+      constexpr int kStripW = dw_strip(S);
+      constexpr int kWin = (kStripW - 1) * S + K;
       const acc_t* d = s_dy + cl_w * t.dy_h * t.dy_w + (it.oy0 - dy_r0) * t.dy_w + it.ox0 - dy_c0;
       const acc_t* xs = s_x + cl_w * t.x_h * t.x_w + kh_w * t.x_w;
-      for (int o = lane; o < it.vh * it.vw; o += lanes) {
-        const int ty = o / it.vw, tx = o - ty * it.vw;
-        const acc_t g = d[ty * t.dy_w + tx];
+      const int strips = (it.vw + kStripW - 1) / kStripW;
+      for (int o = lane; o < it.vh * strips; o += lanes) {
+        const int ty = o / strips, tx = (o - ty * strips) * kStripW;
+        acc_t g[kStripW], xw[kWin];
+#pragma unroll
+        for (int q = 0; q < kStripW; ++q) g[q] = tx + q < it.vw ? d[ty * t.dy_w + tx + q] : acc_t(0);
         const acc_t* xr = xs + ty * S * t.x_w + tx * S;
 #pragma unroll
-        for (int kw = 0; kw < K; ++kw) acc[kw] += g * xr[kw];
+        for (int m = 0; m < kWin; ++m) xw[m] = xr[m];
+#pragma unroll
+        for (int kw = 0; kw < K; ++kw)
+#pragma unroll
+          for (int q = 0; q < kStripW; ++q) acc[kw] += g[q] * xw[q * S + kw];
       }
     }
     __syncthreads();  // the next item's loads overwrite the tiles
@@ -258,8 +312,8 @@ __device__ void backward_cta(const LaunchArgs& a, const Work& wk, const scalar_t
       }
   }
   if (active && lane == 0) {
-    acc_t* dst = partial + wk.chunk * a.w_total + grp.w_offset +
-                 static_cast<int64_t>(wk.c0 - grp.c_begin + cl_w) * K * K + kh_w * K;
+    acc_t* dst = partial + wk.chunk * a.w_total + grp.w_offset + static_cast<int64_t>(wk.c0 - grp.c_begin) * K * K +
+                 pair * K;
 #pragma unroll
     for (int kw = 0; kw < K; ++kw) dst[kw] = acc[kw];
   }
@@ -276,24 +330,25 @@ __device__ void backward_cta(const LaunchArgs& a, const Work& wk, const scalar_t
   }
 
 template <int S, typename scalar_t, typename acc_t>
-__global__ void __launch_bounds__(kThreads)
+__global__ void __launch_bounds__(kThreads, kMinCtasPerSm<acc_t>)
     mixconv_forward_kernel(LaunchArgs a, GroupWeights<scalar_t> w, const scalar_t* __restrict__ x,
                            scalar_t* __restrict__ y) {
   MIXDET_DYNAMIC_SMEM(smem_raw);
   const Work wk = locate(a, blockIdx.x);
   const Item it = item_at(a, wk.t0);
-  MIXDET_SWITCH_K(a.groups[wk.g].k,
-                  forward_item<K, S>(a, wk, it, x, w.w[wk.g], y, reinterpret_cast<acc_t*>(smem_raw)))
+  const scalar_t* wg = group_weights_of(w, wk.g);
+  MIXDET_SWITCH_K(a.groups[wk.g].k, forward_item<K, S>(a, wk, it, x, wg, y, reinterpret_cast<acc_t*>(smem_raw)))
 }
 
 template <int S, typename scalar_t, typename acc_t>
-__global__ void __launch_bounds__(kThreads)
+__global__ void __launch_bounds__(kThreads, kMinCtasPerSm<acc_t>)
     mixconv_backward_kernel(LaunchArgs a, GroupWeights<scalar_t> w, const scalar_t* __restrict__ dy,
                             const scalar_t* __restrict__ x, scalar_t* __restrict__ dx, acc_t* __restrict__ partial) {
   MIXDET_DYNAMIC_SMEM(smem_raw);
   const Work wk = locate(a, blockIdx.x);
+  const scalar_t* wg = group_weights_of(w, wk.g);
   MIXDET_SWITCH_K(a.groups[wk.g].k,
-                  backward_cta<K, S>(a, wk, dy, x, w.w[wk.g], dx, partial, reinterpret_cast<acc_t*>(smem_raw)))
+                  backward_cta<K, S>(a, wk, dy, x, wg, dx, partial, reinterpret_cast<acc_t*>(smem_raw)))
 }
 
 // out[blockIdx.y][c] = sum of in[r][c] over the rows r of row block blockIdx.y ([by * rows_per_cta, ...)

@@ -26,6 +26,8 @@ constexpr int kMaxGroups = 8;
 constexpr int kMaxKernel = 11;                      // kernel sizes 1, 3, ..., 11 are compiled
 constexpr int kThreads = 256;                       // threads per CTA of every kernel
 constexpr int kStrip = 4;                           // forward outputs per thread along W
+constexpr int kDxStrip = 4;                         // backward: input pixels per thread along W (dX)
+constexpr int kDwStrip = 4;                         // backward: outputs per thread along W (dW)
 constexpr int kTargetOutputs = 1024;                // outputs per (image, tile) the tiling aims for
 constexpr int kMaxTileW = 64;                       // tiles are at most this wide (then balanced)
 constexpr int kSmemVec = 4;                         // forward tile rows and windows: 16-byte aligned (4 floats)
@@ -123,11 +125,17 @@ struct ForwardTile {
         channel(in_h * s * pitch) {}
 };
 
+// Outputs per thread along W of the backward's dW at stride s (shorter at stride 2: the x window stays small).
+MIXDET_HOST_DEVICE constexpr int dw_strip(int s) { return kDwStrip / s; }
+
+// dy rows/cols covering every output that touches the item's input rows, and the x rows/cols under the item's
+// outputs; the widths leave room for the windows of the last dX strip (kDxStrip pixels, whose first column is
+// a multiple of kDxStrip: up to kDxStrip - 1 pixels past the tile) and of the last dW strip of a row.
 struct BackwardTile {
-  int dy_h, dy_w, x_h, x_w;  // dy rows/cols covering every output that touches the item's input rows
+  int dy_h, dy_w, x_h, x_w;
   MIXDET_HOST_DEVICE BackwardTile(int tile_h, int tile_w, int k, int s)
-      : dy_h(tile_h + (k + s - 2) / s + 1), dy_w(tile_w + (k + s - 2) / s + 1),
-        x_h((tile_h - 1) * s + k), x_w((tile_w - 1) * s + k) {}
+      : dy_h(tile_h + (k + s - 2) / s + 1), dy_w(tile_w + (k + s - 2) / s + 1 + (kDxStrip - 2) / s),
+        x_h((tile_h - 1) * s + k), x_w((tile_w + dw_strip(s) - 2) * s + k) {}
   int64_t per_channel(int k) const { return int64_t(k) * k + int64_t(dy_h) * dy_w + int64_t(x_h) * x_w; }
 };
 

@@ -121,7 +121,8 @@ def sass_tools(home: str) -> tuple[str, dict]:
     return cuobjdump, dict(os.environ, NVDISASM_PATH=os.path.dirname(nvdisasm))
 
 
-SASS_CLASSES = {'LDG': r'\bLDG\b', 'LDS': r'\bLDS\b', 'LDL/STL': r'\b(LDL|STL)\b', 'FMA': r'\b(FFMA|DFMA|HFMA2)\b',
+# Global loads: LDG, and generic LD (nvcc emits them where it cannot tell the state space).
+SASS_CLASSES = {'LDG': r'\bLDG?\.', 'LDS': r'\bLDS\b', 'LDL/STL': r'\b(LDL|STL)\b', 'FMA': r'\b(FFMA|DFMA|HFMA2)\b',
                 'STS': r'\bSTS\b'}
 
 

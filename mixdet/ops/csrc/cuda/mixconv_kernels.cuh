@@ -94,24 +94,89 @@ __device__ __forceinline__ void load_weights(const scalar_t* src, int nc, acc_t*
   for (int i = threadIdx.x; i < nc * K * K; i += blockDim.x) s_w[i] = static_cast<acc_t>(src[i]);
 }
 
+// Global loads a thread issues before it stores their values to shared memory (loads in flight), and elements
+// per load (2-byte types: 2). The forward has registers to spare; the backward keeps its dW accumulators live
+// across the loads and stays within 80 registers only with 2 loads of one element (measured with
+// tools/misc/cuda_resources.py: packed loads there spill).
+constexpr int kForwardLoadBatch = 4, kBackwardLoadBatch = 2;
+template <typename scalar_t>
+constexpr int kForwardPack = sizeof(scalar_t) == 2 ? 2 : 1;
+
+// kPack consecutive elements of global memory, read with one load (2-byte types: two per 32-bit load).
+template <typename scalar_t, int kPack>
+struct alignas(sizeof(scalar_t) * kPack) Packed {
+  scalar_t v[kPack];
+};
+
 // planes[cl][r0 + row][q0 + col] (zero outside the h x w plane) for cl < nc, row < rows, col < cols, into
 // dst[cl * chan + (row * PHASES + col % PHASES) * pitch + col / PHASES]: each row as PHASES column phases.
-// Plane cl starts at src + cl * plane. Threads walk rows: each row goes to `lanes` consecutive threads
-// (the power of two >= cols, at most 32), one division per row.
-template <int PHASES, typename scalar_t, typename acc_t>
-__device__ __forceinline__ void load_rows(const scalar_t* src, int64_t plane, int nc, int h, int w, int r0, int q0, int rows,
-                          int cols, int pitch, int chan, acc_t* dst) {
+// Plane cl starts at src + cl * plane. A row is read in units of kPack elements aligned in global memory (a
+// unit at the row's ends or the plane's edges falls back to element loads), units of a row go to `lanes`
+// consecutive threads (the power of two >= the row's units, at most 32), one division per row; each thread
+// issues up to BATCH loads before it stores their values.
+template <int PHASES, int BATCH, int PACK, typename scalar_t, typename acc_t>
+__device__ __forceinline__ void load_rows(const scalar_t* src, int64_t plane, int nc, int h, int w, int r0, int q0,
+                                          int rows, int cols, int pitch, int chan, acc_t* dst) {
+  constexpr int kPack = PACK;
   int lanes = 1;
-  while (lanes < cols && lanes < 32) lanes <<= 1;
-  const int lane = threadIdx.x & (lanes - 1), step = blockDim.x / lanes;
-  for (int rr = threadIdx.x / lanes; rr < nc * rows; rr += step) {
-    const int cl = rr / rows, row = rr - cl * rows, r = r0 + row;
-    acc_t* d = dst + cl * chan + row * PHASES * pitch;
-    const scalar_t* s = src + cl * plane + static_cast<int64_t>(r >= 0 && r < h ? r : 0) * w;
-    for (int q = lane; q < cols; q += lanes) {
-      const int col = q0 + q;
-      const bool inside = r >= 0 && r < h && col >= 0 && col < w;
-      d[q % PHASES * pitch + q / PHASES] = inside ? static_cast<acc_t>(s[col]) : acc_t(0);
+  while (lanes < (cols + kPack - 1) / kPack + (kPack > 1) && lanes < 32) lanes <<= 1;
+  const int lane = threadIdx.x & (lanes - 1), step = blockDim.x / lanes, total = nc * rows;
+  int rr = threadIdx.x / lanes, u = lane;
+  // The current row: its plane row r, first destination, source row, misalignment of column q0, units.
+  int r = 0, units = 0, mis = 0, d0 = 0;
+  const scalar_t* s = src;
+  // Misalignment (in elements) of src itself; reading the address of each row would make nvcc lose track of
+  // the loads' state space (generic LD instead of LDG).
+  const int src_mis = static_cast<int>(reinterpret_cast<uintptr_t>(src) / sizeof(scalar_t) % kPack);
+  auto settle = [&]() {  // from row rr on, the first row that has unit u; rr = total when none
+    for (; rr < total; rr += step) {
+      const int cl = rr / rows, row = rr - cl * rows;
+      r = r0 + row;
+      d0 = cl * chan + row * PHASES * pitch;
+      s = src + cl * plane + static_cast<int64_t>(r >= 0 && r < h ? r : 0) * w;
+      mis = static_cast<int>((src_mis + (cl * plane + static_cast<int64_t>(r >= 0 && r < h ? r : 0) * w + q0) %
+                              kPack + kPack) % kPack);
+      units = (cols + mis + kPack - 1) / kPack;
+      if (u < units) return;
+    }
+  };
+  settle();
+  while (rr < total) {
+    acc_t v[BATCH][kPack];
+    int first[BATCH], at[BATCH];  // q of a unit's first element (may be -1), its row's destination
+#pragma unroll
+    for (int b = 0; b < BATCH; ++b) {
+      at[b] = -1;
+      if (rr < total) {
+        const int q = u * kPack - mis, col = q0 + q;
+        const bool row_inside = r >= 0 && r < h;
+        if (row_inside && col >= 0 && col + kPack <= w) {
+          const Packed<scalar_t, kPack> p = *reinterpret_cast<const Packed<scalar_t, kPack>*>(s + col);
+#pragma unroll
+          for (int e = 0; e < kPack; ++e) v[b][e] = static_cast<acc_t>(p.v[e]);
+        } else {
+#pragma unroll
+          for (int e = 0; e < kPack; ++e)
+            v[b][e] = row_inside && col + e >= 0 && col + e < w ? static_cast<acc_t>(s[col + e]) : acc_t(0);
+        }
+        first[b] = q;
+        at[b] = d0;
+        u += lanes;
+        if (u >= units) {
+          u = lane;
+          rr += step;
+          settle();
+        }
+      }
+    }
+#pragma unroll
+    for (int b = 0; b < BATCH; ++b) {
+      if (at[b] < 0) continue;
+#pragma unroll
+      for (int e = 0; e < kPack; ++e) {
+        const int q = first[b] + e;
+        if (q >= 0 && q < cols) dst[at[b] + q % PHASES * pitch + q / PHASES] = v[b][e];
+      }
     }
   }
 }
@@ -146,7 +211,7 @@ __device__ __forceinline__ void forward_item(const LaunchArgs& a, const Work& wk
   acc_t* s_w = smem;
   acc_t* s_in = smem + round_up(a.cb * K * K, kSmemVec);
   load_weights<K>(wg + static_cast<int64_t>(wk.c0 - grp.c_begin) * K * K, wk.nc, s_w);
-  load_rows<S>(x + (static_cast<int64_t>(it.n) * a.c + wk.c0) * a.h * a.w, static_cast<int64_t>(a.h) * a.w, wk.nc,
+  load_rows<S, kForwardLoadBatch, kForwardPack<scalar_t>>(x + (static_cast<int64_t>(it.n) * a.c + wk.c0) * a.h * a.w, static_cast<int64_t>(a.h) * a.w, wk.nc,
                a.h, a.w, it.oy0 * S - grp.pad_top, it.ox0 * S - grp.pad_left, (it.vh - 1) * S + K,
                (strips * kStrip - 1) * S + K, t.pitch, t.channel, s_in);
   __syncthreads();
@@ -230,10 +295,10 @@ __device__ __forceinline__ void backward_cta(const LaunchArgs& a, const Work& wk
     // dy rows [dy_r0, dy_r0 + dy_h) cover every output that touches the input rows this item owns.
     const int dy_r0 = floor_div(it.oy0 * S + grp.pad_top - (K - 1), S);
     const int dy_c0 = floor_div(it.ox0 * S + grp.pad_left - (K - 1), S);
-    load_rows<1>(dy + (static_cast<int64_t>(it.n) * a.c + wk.c0) * plane_out, plane_out, wk.nc, a.h_out, a.w_out, dy_r0,
+    load_rows<1, kBackwardLoadBatch, 1>(dy + (static_cast<int64_t>(it.n) * a.c + wk.c0) * plane_out, plane_out, wk.nc, a.h_out, a.w_out, dy_r0,
               dy_c0, t.dy_h, t.dy_w, t.dy_w, t.dy_h * t.dy_w, s_dy);
     if (partial != nullptr)
-      load_rows<1>(x + (static_cast<int64_t>(it.n) * a.c + wk.c0) * plane_in, plane_in, wk.nc, a.h, a.w,
+      load_rows<1, kBackwardLoadBatch, 1>(x + (static_cast<int64_t>(it.n) * a.c + wk.c0) * plane_in, plane_in, wk.nc, a.h, a.w,
                    it.oy0 * S - grp.pad_top, it.ox0 * S - grp.pad_left, t.x_h, t.x_w, t.x_w, t.x_h * t.x_w, s_x);
     __syncthreads();
 

@@ -279,8 +279,10 @@ ops = harness.build(ubsan=True)
 t.test_ctas_of_a_huge_launch(ops, 2)
 cases = t.kernel_sweep()[::3] + t.random_groups(12, 13) + t.tiled_cases()
 problems = [p for i, case in enumerate(cases) for p in harness.mismatches(ops, case, torch.float32, i % 3)]
+wide = [harness.Case(2, 16, 16, [3, 2], [5, 11], 1, 'same', seed=3),  # strips of 8 (w_out 16)
+        harness.Case(1, 20, 32, [2, 3], [7, 3], 2, 'symmetric', seed=4)]
 for dtype in (torch.bfloat16, torch.float16):
-    for i, case in enumerate(t.kernel_sweep()[::8]):
+    for i, case in enumerate(t.kernel_sweep()[::8] + wide):
         problems += harness.mismatches(ops, case, dtype, i % 3) + t.forward_with_misaligned_input(ops, case, dtype)
 assert not problems, problems[:5]
 print('clean')

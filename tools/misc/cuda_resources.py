@@ -12,7 +12,8 @@ tools/misc/cuda_toolkit.py; ptxas verbose), loads it, and prints one row per ker
   local-memory frame), FMAs (FFMA/DFMA/HFMA2).
 
 Then it checks the bounds of issue 16 for the fp32/fp16/bf16 conv kernels (no spills, no stack frame, >= 3
-resident CTAs per SM) and that the bf16 kernels issue fewer load instructions than fp32; exit status 1 if not.
+resident CTAs per SM) and that the bf16 forward issues at least 20% fewer shared loads per FMA than fp32 (its
+16-bit staging); exit status 1 if not.
 Run with the Python of a CUDA build of torch (``make cuda-check`` makes a side venv)::
 
     python tools/misc/cuda_resources.py --build-dir /tmp/mixdet-cuda-build [--arch 9.0]
@@ -197,15 +198,22 @@ def main() -> None:
             problems.append(f'{where}: {r["stack"]}-byte stack frame (local memory)')
         if r['ctas'] < MIN_CTAS:
             problems.append(f'{where}: {r["ctas"]} resident CTAs per SM (< {MIN_CTAS})')
-    loads = {(r['kernel'], r['stride'], r['dtype']): r['LDG'] + r['LDS'] for r in conv}
-    print('\nload instructions (LDG + LDS), bf16 / fp32: ' + ', '.join(
-        f'{kernel} s={stride} {loads[(kernel, stride, "bf16")]}/{loads[(kernel, stride, "fp32")]}'
-        for kernel, stride, dtype in loads if dtype == 'fp32' and (kernel, stride, 'bf16') in loads))
+    # Shared loads per FMA in the code (static): the forward stages fp16/bf16 tiles in 16 bits and reads their
+    # windows 8 elements per load, so its bf16 code must issue clearly fewer shared loads per FMA than fp32.
+    per_fma = {(r['kernel'], r['stride'], r['dtype']): r['LDS'] / max(r['FMA'], 1) for r in conv}
+    print('\nshared loads per FMA, bf16 vs fp32: ' + ', '.join(
+        f'{kernel} s={stride} {per_fma[(kernel, stride, "bf16")]:.2f} vs {per_fma[(kernel, stride, "fp32")]:.2f}'
+        for kernel, stride, dtype in per_fma if dtype == 'fp32' and (kernel, stride, 'bf16') in per_fma))
+    for stride in (1, 2):
+        bf16, fp32 = per_fma.get(('forward', stride, 'bf16')), per_fma.get(('forward', stride, 'fp32'))
+        if bf16 is not None and fp32 is not None and bf16 > 0.8 * fp32:
+            problems.append(f'forward s={stride}: bf16 issues {bf16:.2f} shared loads per FMA, fp32 {fp32:.2f} '
+                            '(expected at least 20% fewer)')
     if problems:
         print('\nBOUNDS NOT MET:\n  ' + '\n  '.join(problems))
         sys.exit(1)
     print(f'\nbounds met: no spills, no stack frame, >= {MIN_CTAS} resident CTAs/SM for every fp32/fp16/bf16 conv '
-          'kernel')
+          'kernel; the bf16 forward issues fewer shared loads per FMA than fp32')
 
 
 if __name__ == '__main__':

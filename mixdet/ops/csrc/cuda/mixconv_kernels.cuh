@@ -20,6 +20,7 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 
 #include "mixconv_launch.h"
 
@@ -32,6 +33,11 @@
 
 namespace mixdet {
 namespace cuda {
+
+// The element type a forward tile is staged in: 2-byte inputs as they are (exact; half the shared memory and
+// twice the elements per 16-byte load), others in the accumulation type.
+template <typename scalar_t, typename acc_t>
+using stage_type = std::conditional_t<sizeof(scalar_t) == 2, scalar_t, acc_t>;
 
 // Weight pointers of the groups in the kernels' (sorted) group order; group j is [channels, 1, k, k].
 template <typename scalar_t>
@@ -114,9 +120,9 @@ struct alignas(sizeof(scalar_t) * kPack) Packed {
 // unit at the row's ends or the plane's edges falls back to element loads), units of a row go to `lanes`
 // consecutive threads (the power of two >= the row's units, at most 32), one division per row; each thread
 // issues up to BATCH loads before it stores their values.
-template <int PHASES, int BATCH, int PACK, typename scalar_t, typename acc_t>
+template <int PHASES, int BATCH, int PACK, typename scalar_t, typename dst_t>
 __device__ __forceinline__ void load_rows(const scalar_t* src, int64_t plane, int nc, int h, int w, int r0, int q0,
-                                          int rows, int cols, int pitch, int chan, acc_t* dst) {
+                                          int rows, int cols, int pitch, int chan, dst_t* dst) {
   constexpr int kPack = PACK;
   int lanes = 1;
   while (lanes < (cols + kPack - 1) / kPack + (kPack > 1) && lanes < 32) lanes <<= 1;
@@ -142,7 +148,7 @@ __device__ __forceinline__ void load_rows(const scalar_t* src, int64_t plane, in
   };
   settle();
   while (rr < total) {
-    acc_t v[BATCH][kPack];
+    dst_t v[BATCH][kPack];
     int first[BATCH], at[BATCH];  // q of a unit's first element (may be -1), its row's destination
 #pragma unroll
     for (int b = 0; b < BATCH; ++b) {
@@ -153,11 +159,11 @@ __device__ __forceinline__ void load_rows(const scalar_t* src, int64_t plane, in
         if (row_inside && col >= 0 && col + kPack <= w) {
           const Packed<scalar_t, kPack> p = *reinterpret_cast<const Packed<scalar_t, kPack>*>(s + col);
 #pragma unroll
-          for (int e = 0; e < kPack; ++e) v[b][e] = static_cast<acc_t>(p.v[e]);
+          for (int e = 0; e < kPack; ++e) v[b][e] = static_cast<dst_t>(p.v[e]);
         } else {
 #pragma unroll
           for (int e = 0; e < kPack; ++e)
-            v[b][e] = row_inside && col + e >= 0 && col + e < w ? static_cast<acc_t>(s[col + e]) : acc_t(0);
+            v[b][e] = row_inside && col + e >= 0 && col + e < w ? static_cast<dst_t>(s[col + e]) : dst_t(0.0f);
         }
         first[b] = q;
         at[b] = d0;
@@ -181,64 +187,74 @@ __device__ __forceinline__ void load_rows(const scalar_t* src, int64_t plane, in
   }
 }
 
-// 16 bytes of shared memory as one vector load.
-template <typename T>
-struct alignas(16) Vec16 {
-  T v[16 / sizeof(T)];
+// BYTES (8 or 16) of shared memory as one vector load.
+template <typename T, int BYTES>
+struct alignas(BYTES) Vec {
+  T v[BYTES / sizeof(T)];
 };
 
-// win[0, kStrip - 1 + taps) <- the window of column phase P that a strip of kStrip outputs reads in one
-// input row (`row` is 16-byte aligned), in 16-byte vectors.
-template <int K, int S, int P, typename acc_t>
-__device__ __forceinline__ void load_window(const acc_t* row, acc_t* win) {
-  constexpr int kPerVec = 16 / sizeof(acc_t);
-  constexpr int kVectors = (kStrip - 1 + phase_taps(K, S, P) + kPerVec - 1) / kPerVec;
-  const Vec16<acc_t>* v = reinterpret_cast<const Vec16<acc_t>*>(row);
+// Bytes of the forward's window loads: a strip's window starts R elements after the previous one, so it is
+// R * sizeof(stage_t)-aligned (at most 16 bytes are loaded at once).
+template <int R, typename stage_t>
+constexpr int kWindowVecBytes = R * sizeof(stage_t) < 16 ? R * sizeof(stage_t) : 16;
+
+// win[0, R - 1 + taps) <- the window of column phase P that a strip of R outputs reads in one input row of
+// the staged tile, in vectors of kWindowVecBytes (fp32: 4 floats; fp16/bf16: 8 elements in strips of 8, 4 in
+// strips of 4), converted to the accumulation type.
+template <int K, int S, int P, int R, typename stage_t, typename acc_t>
+__device__ __forceinline__ void load_window(const stage_t* row, acc_t* win) {
+  constexpr int kBytes = kWindowVecBytes<R, stage_t>, kPerVec = kBytes / sizeof(stage_t);
+  constexpr int kVectors = (R - 1 + phase_taps(K, S, P) + kPerVec - 1) / kPerVec;
+  const Vec<stage_t, kBytes>* v = reinterpret_cast<const Vec<stage_t, kBytes>*>(row);
 #pragma unroll
   for (int i = 0; i < kVectors; ++i) {
-    const Vec16<acc_t> q = v[i];
+    const Vec<stage_t, kBytes> q = v[i];
 #pragma unroll
-    for (int e = 0; e < kPerVec; ++e) win[i * kPerVec + e] = q.v[e];
+    for (int e = 0; e < kPerVec; ++e) win[i * kPerVec + e] = static_cast<acc_t>(q.v[e]);
   }
 }
 
-template <int K, int S, typename scalar_t, typename acc_t>
+// One forward item: threads compute strips of R outputs of a row (R = kStrip, or kWideStrip for 2-byte
+// inputs where the plan says so).
+template <int K, int S, int R, typename scalar_t, typename acc_t>
 __device__ __forceinline__ void forward_item(const LaunchArgs& a, const Work& wk, const Item& it, const scalar_t* x,
-                             const scalar_t* wg, scalar_t* y, acc_t* smem) {
+                                             const scalar_t* wg, scalar_t* y, acc_t* smem) {
+  using stage_t = stage_type<scalar_t, acc_t>;
   const GroupArgs& grp = a.groups[wk.g];
-  const ForwardTile t(a.tile_h, a.tile_w, K, S);
-  const int strips = (it.vw + kStrip - 1) / kStrip;
+  const ForwardTile t(a.tile_h, a.tile_w, K, S, R, tile_vec(sizeof(stage_t)));
+  const int strips = (it.vw + R - 1) / R;
   acc_t* s_w = smem;
-  acc_t* s_in = smem + round_up(a.cb * K * K, kSmemVec);
+  stage_t* s_in = reinterpret_cast<stage_t*>(smem + round_up(a.cb * K * K, kSmemVec));
   load_weights<K>(wg + static_cast<int64_t>(wk.c0 - grp.c_begin) * K * K, wk.nc, s_w);
-  load_rows<S, kForwardLoadBatch, kForwardPack<scalar_t>>(x + (static_cast<int64_t>(it.n) * a.c + wk.c0) * a.h * a.w, static_cast<int64_t>(a.h) * a.w, wk.nc,
-               a.h, a.w, it.oy0 * S - grp.pad_top, it.ox0 * S - grp.pad_left, (it.vh - 1) * S + K,
-               (strips * kStrip - 1) * S + K, t.pitch, t.channel, s_in);
+  load_rows<S, kForwardLoadBatch, kForwardPack<scalar_t>>(
+      x + (static_cast<int64_t>(it.n) * a.c + wk.c0) * a.h * a.w, static_cast<int64_t>(a.h) * a.w, wk.nc, a.h, a.w,
+      it.oy0 * S - grp.pad_top, it.ox0 * S - grp.pad_left, (it.vh - 1) * S + K, (strips * R - 1) * S + K, t.pitch,
+      t.channel, s_in);
   __syncthreads();
   // Output column sx + r, tap kw reads input column S * (sx + r) + kw: phase kw % S, element sx + r + kw / S.
-  constexpr int kWindow = round_up(kStrip - 1 + phase_taps(K, S, 0), 16 / sizeof(acc_t));
+  constexpr int kWindow = round_up(R - 1 + phase_taps(K, S, 0), kWindowVecBytes<R, stage_t> / sizeof(stage_t));
   const int per_channel = it.vh * strips;
   for (int i = threadIdx.x; i < wk.nc * per_channel; i += blockDim.x) {
-    const int cl = i / per_channel, rem = i - cl * per_channel, ty = rem / strips, sx = (rem - ty * strips) * kStrip;
+    const int cl = i / per_channel, rem = i - cl * per_channel, ty = rem / strips, sx = (rem - ty * strips) * R;
     const acc_t* wc = s_w + cl * K * K;
-    const acc_t* src = s_in + cl * t.channel + ty * S * S * t.pitch + sx;
-    acc_t acc[kStrip] = {};
+    const stage_t* src = s_in + cl * t.channel + ty * S * S * t.pitch + sx;
+    acc_t acc[R] = {};
 #pragma unroll
     for (int kh = 0; kh < K; ++kh) {
       acc_t win[S][kWindow];
-      load_window<K, S, 0>(src + kh * S * t.pitch, win[0]);
-      if constexpr (S == 2) load_window<K, S, 1>(src + (kh * S + 1) * t.pitch, win[S - 1]);
+      load_window<K, S, 0, R>(src + kh * S * t.pitch, win[0]);
+      if constexpr (S == 2) load_window<K, S, 1, R>(src + (kh * S + 1) * t.pitch, win[S - 1]);
 #pragma unroll
       for (int kw = 0; kw < K; ++kw) {
         const acc_t wv = wc[kh * K + kw];
 #pragma unroll
-        for (int r = 0; r < kStrip; ++r) acc[r] += wv * win[kw % S][r + kw / S];
+        for (int r = 0; r < R; ++r) acc[r] += wv * win[kw % S][r + kw / S];
       }
     }
     scalar_t* dst = y + (static_cast<int64_t>(it.n) * a.c + wk.c0 + cl) * a.h_out * a.w_out +
                     static_cast<int64_t>(it.oy0 + ty) * a.w_out + it.ox0 + sx;
 #pragma unroll
-    for (int r = 0; r < kStrip; ++r)
+    for (int r = 0; r < R; ++r)
       if (sx + r < it.vw) dst[r] = static_cast<scalar_t>(acc[r]);
   }
 }
@@ -402,7 +418,14 @@ __global__ void __launch_bounds__(kThreads, kMinCtasPerSm<acc_t>)
   const Work wk = locate(a, blockIdx.x);
   const Item it = item_at(a, wk.t0);
   const scalar_t* wg = group_weights_of(w, wk.g);
-  MIXDET_SWITCH_K(a.groups[wk.g].k, forward_item<K, S>(a, wk, it, x, wg, y, reinterpret_cast<acc_t*>(smem_raw)))
+  acc_t* smem = reinterpret_cast<acc_t*>(smem_raw);
+  if constexpr (sizeof(scalar_t) == 2) {
+    if (a.strip == kWideStrip) {
+      MIXDET_SWITCH_K(a.groups[wk.g].k, forward_item<K, S, kWideStrip>(a, wk, it, x, wg, y, smem))
+      return;
+    }
+  }
+  MIXDET_SWITCH_K(a.groups[wk.g].k, forward_item<K, S, kStrip>(a, wk, it, x, wg, y, smem))
 }
 
 template <int S, typename scalar_t, typename acc_t>
@@ -448,6 +471,10 @@ GroupWeights<scalar_t> group_weights(const LaunchArgs& a, const scalar_t* const*
   for (int j = 0; j < a.num_groups; ++j) w.w[j] = weights[a.groups[j].source];
   return w;
 }
+
+// Bytes of the forward's staged input element (plan_forward's `stage`).
+template <typename scalar_t, typename acc_t>
+constexpr int64_t stage_bytes = sizeof(stage_type<scalar_t, acc_t>);
 
 // The launches of one forward pass; `launch(kernel, Launch, args...)` runs a kernel (on the current
 // CUDA stream, or in the emulation).

@@ -86,7 +86,8 @@ def test_gpu_check_dry_run_in_the_gpu_machine_profile(profile):
     for heading in ('## CUDA op tests', '## MixNet-S depthwise layers', '## MixNet-S training step', '## Targets'):
         assert heading in report, report
     tests_line = next(line for line in report.splitlines() if line.startswith('`pytest'))
-    assert 'skipped' in tests_line and 'error' not in tests_line, tests_line  # collected: the cuda tests skip here
+    # collected and run (without a GPU the cuda tests skip with their reason)
+    assert ('skipped' in tests_line or 'passed' in tests_line) and 'error' not in tests_line, tests_line
     assert 'forward+backward 3|X| + 2|Y|' in report  # both floors are stated
     assert report.count('| PASS |') + report.count('| FAIL |') == 7  # every target is checked
     assert 'relative error' in report and 'Tests passed' in report

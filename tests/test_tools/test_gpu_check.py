@@ -114,3 +114,30 @@ def test_floor_bytes():
     assert floor_bytes('fwd', 2, 3, 10, 10, 4) == 2 * 3 * 200 * 4
     assert floor_bytes('fwdbwd', 2, 3, 10, 10, 4) == 2.5 * floor_bytes('fwd', 2, 3, 10, 10, 4)
     assert floor_bytes('fwdbwd', 1, 1, 20, 10, 2) == 2.8 * floor_bytes('fwd', 1, 1, 20, 10, 2)
+
+
+def test_cuda_home_follows_an_nvcc_wrapper(tmp_path, monkeypatch):
+    """An nvcc on the PATH that is a wrapper script (as on the GPU machine) leads to the toolkit it runs, not to
+    the wrapper's parent folder (torch's guess, which has no CUDA headers)."""
+    sys.path.insert(0, str(REPO / 'tools' / 'misc'))
+    try:
+        from cuda_toolkit import cuda_home
+    finally:
+        sys.path.pop(0)
+    toolkit = tmp_path / 'cuda-13.0'
+    (toolkit / 'bin').mkdir(parents=True)
+    (toolkit / 'include').mkdir()
+    (toolkit / 'include' / 'cuda_runtime.h').write_text('')
+    (toolkit / 'bin' / 'nvcc').write_bytes(b'\x7fELF')
+    (toolkit / 'bin' / 'nvcc').chmod(0o755)
+    wrappers = tmp_path / 'local' / 'bin'
+    wrappers.mkdir(parents=True)
+    (wrappers / 'nvcc').write_text(f'#!/bin/sh\nexec {toolkit}/bin/nvcc "$@"\n')
+    (wrappers / 'nvcc').chmod(0o755)
+    monkeypatch.delenv('CUDA_HOME', raising=False)
+    monkeypatch.delenv('CUDA_PATH', raising=False)
+    monkeypatch.setenv('PATH', str(wrappers))
+    assert cuda_home()[0] == str(toolkit)
+    monkeypatch.setenv('CUDA_HOME', str(tmp_path / 'local'))  # a wrong CUDA_HOME is named, not used
+    home, why = cuda_home()
+    assert home is None and str(tmp_path / 'local') in why

@@ -68,28 +68,24 @@ mutation-check: $(STAMP)
 clean-venv:
 	rm -rf $(VENV)
 
-# Compile-check of the CUDA kernels without a GPU (docs/mixconv-op.md): a side venv outside the repo
-# with the CUDA build of torch 2.14.1 (local wheel), CUDA_HOME = the toolkit that the nvcc on the PATH
-# runs, TORCH_CUDA_ARCH_LIST=$(CUDA_ARCH) (9.0: H100/H200). Builds mixdet.ops._C there and loads it (no GPU).
+# Compile-check of the CUDA kernels without a GPU (docs/mixconv-op.md): a side venv outside the repo with the CUDA
+# build of torch 2.14.1 (local wheel) and cuobjdump/nvdisasm (pip wheels); tools/misc/cuda_resources.py builds
+# mixdet.ops._C there (CUDA_HOME = the toolkit that the nvcc on the PATH runs, wrapper or not;
+# TORCH_CUDA_ARCH_LIST=$(CUDA_ARCH), 9.0: H100/H200), loads it (no GPU) and prints per kernel and dtype registers,
+# spills, stack frame, shared memory, resident CTAs/SM and SASS load counts; it fails when a bound is not met.
 CUDA_VENV ?= $(HOME)/.cache/mixdet-cuda-venv
 CUDA_ARCH ?= 9.0
+CUDA_BUILD ?= $(CUDA_VENV)/mixdet-build-$(notdir $(CURDIR))
 cuda-check:
 	test -x $(CUDA_VENV)/bin/python || $(PYTHON) -m venv $(CUDA_VENV)
-	$(CUDA_VENV)/bin/pip install --quiet torch==2.14.1 ninja numpy "setuptools<81"
-	nvcc_path=$$(command -v nvcc) && \
-	cuda_home=$$(sed -n 's|^exec \(/.*\)/bin/nvcc .*|\1|p' "$$nvcc_path") && \
-	cuda_home=$${cuda_home:-$$(dirname "$$(dirname "$$(readlink -f "$$nvcc_path")")")} && \
-	CUDA_HOME=$$cuda_home TORCH_CUDA_ARCH_LIST=$(CUDA_ARCH) MIXDET_WITH_CUDA=1 MAX_JOBS=2 $(CUDA_VENV)/bin/python setup.py \
-		build_ext --build-lib $(CUDA_VENV)/mixdet-build/lib --build-temp $(CUDA_VENV)/mixdet-build/tmp
-	$(CUDA_VENV)/bin/python -c "import glob, torch; \
-		torch.ops.load_library(glob.glob('$(CUDA_VENV)/mixdet-build/lib/mixdet/ops/_C*.so')[0]); \
-		assert torch._C._dispatch_has_kernel_for_dispatch_key('mixdet::mixconv2d', 'CUDA'); \
-		assert torch._C._dispatch_has_kernel_for_dispatch_key('mixdet::_mixconv2d_backward', 'CUDA'); \
-		print('cuda-check OK: torch', torch.__version__, 'CUDA', torch.version.cuda, '- mixdet ops have CUDA kernels')"
+	$(CUDA_VENV)/bin/pip install --quiet torch==2.14.1 ninja numpy "setuptools<81" "nvidia-cuda-cuobjdump==13.2.*" \
+		"nvidia-cuda-nvdisasm==13.2.*"
+	MAX_JOBS=2 $(CUDA_VENV)/bin/python tools/misc/cuda_resources.py --build-dir $(CUDA_BUILD) --arch $(CUDA_ARCH)
 
-# The GPU acceptance run (tools/misc/gpu_check.py, docs/benchmarks.md), for a GPU machine with torch, timm and nvcc but
-# no OpenMMLab stack: builds the CUDA kernels in place, runs the CUDA op tests, benchmarks, writes
-# work_dirs/gpu_check/report.md. `make gpu-wheels` (here) stores the pure-Python test wheels it installs there
+# The GPU acceptance run (tools/misc/gpu_check.py, docs/benchmarks.md), for a GPU machine with torch, timm, ninja and
+# nvcc but no OpenMMLab stack and mixdet not installed (it runs from this checkout; `make test` rehearses it on the
+# CPU): builds the CUDA kernels in place, runs the CUDA op tests, benchmarks, writes work_dirs/gpu_check/report.md
+# section by section. `make gpu-wheels` (here) stores the pure-Python test wheels it installs there
 # when pytest is missing (that machine has no network).
 gpu-check:
 	$(PYTHON) tools/misc/gpu_check.py

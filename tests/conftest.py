@@ -1,12 +1,15 @@
-"""Small generated datasets and helpers to run the tools as a user would (subprocesses)."""
+"""Small generated datasets and helpers to run the tools as a user would (subprocesses).
+
+Nothing of OpenMMLab (mmdet, mmcv, mmengine) is imported here at module level: pytest loads this file for
+every test below tests/, and the op tests (tests/test_ops) must collect on a machine without OpenMMLab
+(the GPU acceptance run, tools/misc/gpu_check.py; rehearsed by tests/test_tools/test_gpu_check.py).
+"""
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 import pytest
-
-from mixdet.datasets import make_shapes_dataset
 
 REPO = Path(__file__).resolve().parents[1]
 SHAPES_CONFIG = str(REPO / 'configs/shapes/ssdlite_mixnet-s_1xb8-1k_shapes.py')
@@ -34,6 +37,7 @@ def run_tool(tool, *args, check=True, env=None, timeout=900):
 @pytest.fixture(scope='session')
 def shapes_root(tmp_path_factory):
     """5 train images and 6 val images at 192 px."""
+    from mixdet.datasets import make_shapes_dataset  # imports mmdet: only where a test asks for the data
     root = tmp_path_factory.mktemp('shapes')
     make_shapes_dataset(root, num_train=5, num_val=6, seed=1, image_size=192)
     return root

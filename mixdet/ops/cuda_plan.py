@@ -26,9 +26,17 @@ def cuda_launch_plan(shape: Sequence[int], kernels: Sequence[int], channels: Opt
     ``computed_outputs`` (forward: outputs of the op / outputs the threads compute; backward: dX elements)
     and ``workspace_bytes``; the backward also ``partial_rows``, ``reduce_rows_per_cta`` and
     ``reduce_serial_sums`` (the longest chain of additions of one thread in the dW reduction).
+    An empty call (N = 0) gives ``{'supported': True, 'empty': True}`` with no kernels; sizes beyond the
+    kernels' 32-bit indexing or CUDA's grid limits give ``supported: False`` with the reason; a negative or
+    non-integer size raises ValueError naming it (H or W of 0: the op's own RuntimeError).
     """
     if LOAD_ERROR is not None:
         raise RuntimeError(f'cuda_launch_plan needs the compiled op library: {LOAD_ERROR}')
+    if len(shape) != 4:
+        raise ValueError(f'cuda_launch_plan: shape must be [N, C, H, W], got {list(shape)}')
+    for name, size in zip('NCHW', shape):
+        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+            raise ValueError(f'cuda_launch_plan: {name} must be a non-negative int, got {size!r}')
     n, c, h, w = shape
     channels = list(channels) if channels is not None else split_channels(c, len(kernels))
     pads = op_pads(kernels, stride, padding, 1, h, w)

@@ -253,19 +253,37 @@ def test_ctas_of_a_huge_launch(emulated, stride):
             assert out[image, c0:c0 + nc][~mine].isnan().all()
 
 
+def forward_with_misaligned_input(ops, case: harness.Case, dtype) -> list[str]:
+    """The forward of a case whose input starts one element past an alignment boundary (a view with a storage
+    offset), so that 2-byte types take the packed loads' other alignment; what differs from float64."""
+    x, weights, grad = case.tensors(dtype)
+    x_view = torch.empty(x.numel() + 1, dtype=dtype)[1:].view(x.shape)
+    x_view.copy_(x.to(dtype))
+    w_packed = torch.cat([w.reshape(-1) for w in weights]).to(dtype)
+    y = torch.full(grad.shape, float('nan'), dtype=dtype)
+    ops.forward(x_view, w_packed, list(case.channels), list(case.kernels), case.pads(), case.stride, y)
+    return harness.compare('y', y, harness.reference(case, x, weights, grad)[0], dtype)
+
+
 def test_undefined_behaviour_sanitizer():
-    """The huge launch and a sample of the cases (float32) with the kernels built under GCC's UBSan: no signed
-    overflow, misaligned or out-of-bounds access. A report aborts the child process; its output is shown."""
+    """The huge launch and a sample of the cases (float32), and 2-byte types with aligned and misaligned inputs
+    (their packed 32-bit loads), with the kernels built under GCC's UBSan: no signed overflow, misaligned or
+    out-of-bounds access. A report aborts the child process; its output is shown."""
     script = f'''
 import sys, torch
 sys.path.insert(0, {os.path.dirname(os.path.abspath(__file__))!r})
 import test_cuda_emulation as t
 from cuda_emulation import harness
 torch.set_num_threads(1)
-ops = harness.build(float_only=True, ubsan=True)
+ops = harness.build(ubsan=True)
 t.test_ctas_of_a_huge_launch(ops, 2)
 cases = t.kernel_sweep()[::3] + t.random_groups(12, 13) + t.tiled_cases()
 problems = [p for i, case in enumerate(cases) for p in harness.mismatches(ops, case, torch.float32, i % 3)]
+wide = [harness.Case(2, 16, 16, [3, 2], [5, 11], 1, 'same', seed=3),  # strips of 8 (w_out 16)
+        harness.Case(1, 20, 32, [2, 3], [7, 3], 2, 'symmetric', seed=4)]
+for dtype in (torch.bfloat16, torch.float16):
+    for i, case in enumerate(t.kernel_sweep()[::8] + wide):
+        problems += harness.mismatches(ops, case, dtype, i % 3) + t.forward_with_misaligned_input(ops, case, dtype)
 assert not problems, problems[:5]
 print('clean')
 '''

@@ -51,6 +51,9 @@ def test_unmutated_float_build_matches():
      'i < kVectors - 1;'),
     ('dW warp reduction one step short', 'cuda/mixconv_kernels.cuh', 'void backward_cta(', 'offset = width / 2;',
      'offset = width / 4;'),
+    ('dX strip window one element short', 'cuda/mixconv_kernels.cuh', 'void dx_strip(', 'm < kWin;', 'm < kWin - 1;'),
+    ('backward x tile one column short for the last dW strip', 'cuda/mixconv_launch.h', 'struct BackwardTile {',
+     'x_w((tile_w + dw_strip(s) - 2) * s + k)', 'x_w((tile_w + dw_strip(s) - 2) * s + k - 1)'),
 ])
 def test_broken_kernel_is_caught(tmp_path, name, file, anchor, old, new):
     found = problems(mutate(tmp_path, file, anchor, old, new))

@@ -13,8 +13,9 @@ every depthwise layer of MixNet-S/M/L: grid and CTAs of each kernel, tiles, usef
 the dW workspace; it needs the arch tables of mixdet.models (the OpenMMLab stack).
 
 GPU timing: CUDA events, warm-up, median of ``--iters`` runs, L2 flushed (a 256 MB write) before each
-run. CPU timing: wall clock of each run, median. The floor is (input + output bytes) / measured copy
-bandwidth. Examples::
+run. CPU timing: wall clock of each run, median. The floors (``floor_bytes``) are the bytes a pass must move
+at least, over the measured copy bandwidth: forward |X| + |Y|; forward+backward 3|X| + 2|Y| (the forward,
+then the fused backward reading X and dY and writing dX). Examples::
 
     python tools/analysis_tools/benchmark_mixconv.py          # CUDA, S and M, 224/320, batch 32/64, fp32/bf16
     python tools/analysis_tools/benchmark_mixconv.py --device cpu --quick  # a few seconds per layer on a CPU
@@ -91,6 +92,19 @@ def copy_bandwidth(device: torch.device, timer: Timer) -> float:
     return 2 * src.numel() * 4 / (timer(lambda: dst.copy_(src)) / 1e3)
 
 
+FLOOR_NOTE = ('Copy floors = bytes a pass must move / measured copy bandwidth: forward |X| + |Y| (read the input, '
+              'write the output); forward+backward 3|X| + 2|Y| (the forward, then the fused backward reads X and dY '
+              'and writes dX; dW is tiny).')
+
+
+def floor_bytes(pass_name: str, batch: int, channels: int, height: int, out_height: int, element_size: int) -> int:
+    """Bytes that pass ``pass_name`` ('fwd' or 'fwdbwd') of a square layer must read and write at least
+    (FLOOR_NOTE): |X| = N*C*H*H, |Y| = |dY| = N*C*H_out*H_out elements."""
+    x, y = batch * channels * height**2, batch * channels * out_height**2
+    elements = x + y if pass_name == 'fwd' else 3 * x + 2 * y
+    return elements * element_size
+
+
 def layer_inputs(channels, height, kernels, batch, dtype, device, channels_last):
     """x [N, C, H, H], per-group kernels, and the same kernels zero-padded to k_max as one [C, 1, k, k]."""
     x = torch.randn(batch, channels, height, height, device=device, dtype=dtype)
@@ -124,6 +138,7 @@ def run_layers(args, device: torch.device) -> list[dict]:
     print(f'device {device} ({torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"}), '
           f'torch {torch.__version__}, threads {torch.get_num_threads()}, fused backend {backend(device)}, '
           f'copy bandwidth {bandwidth / 1e9:.1f} GB/s')
+    print(FLOOR_NOTE)
     rows = []
     for arch in args.arch:
         for size in args.size:
@@ -139,8 +154,9 @@ def run_layers(args, device: torch.device) -> list[dict]:
                         x, weights, padded = layer_inputs(channels, height, kernels, batch, dtype, device,
                                                           args.channels_last)
                         out_h = (height - 1) // stride + 1
-                        floor = batch * channels * (height**2 + out_h**2) * x.element_size() / bandwidth * 1e3
                         for pass_name in args.passes:
+                            floor = floor_bytes(pass_name, batch, channels, height, out_h, x.element_size()) \
+                                / bandwidth * 1e3
                             backward = pass_name == 'fwdbwd'
                             for t in [x, padded] + weights:
                                 t.requires_grad_(backward)
@@ -149,7 +165,7 @@ def run_layers(args, device: torch.device) -> list[dict]:
                                                        for m in METHODS})
                             row = dict(arch=arch, size=size, batch=batch, dtype=dtype_name, layer=name,
                                        channels=channels, height=height, kernels=kernels, stride=stride,
-                                       pass_name=pass_name, floor=floor, **times)
+                                       pass_name=pass_name, floor=floor, bandwidth=bandwidth, **times)
                             rows.append(row)
                             print(f'{name:6} {channels:5} {height:4} {",".join(map(str, kernels)):>12} {stride} | '
                                   f'{pass_name:6} ' + ' '.join(f'{times[m]:8.3f}' for m in METHODS)

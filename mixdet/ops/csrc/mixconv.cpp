@@ -59,7 +59,9 @@ MixPlan checked_plan(at::IntArrayRef x_shape, at::IntArrayRef channels, at::IntA
 std::string cuda_launch_plan(at::IntArrayRef x_shape, at::IntArrayRef channels, at::IntArrayRef kernels,
                              at::IntArrayRef pads, int64_t stride, int64_t dilation, at::ScalarType dtype) {
   const MixPlan plan = checked_plan(x_shape, channels, kernels, pads, stride, dilation);
-  return cuda::describe_plans(plan, static_cast<int64_t>(c10::elementSize(at::toOpMathType(dtype))));
+  // Accumulation bytes; the forward stages 2-byte inputs as they are (cuda::stage_type).
+  const int64_t elem = static_cast<int64_t>(c10::elementSize(at::toOpMathType(dtype)));
+  return cuda::describe_plans(plan, elem, c10::elementSize(dtype) == 2 ? 2 : elem);
 }
 
 }  // namespace

@@ -102,7 +102,9 @@ MIXDET_EMU_API const char* mixdet_emu_describe(int dtype, const int64_t* shape, 
                                                int64_t stride) {
   static std::string report;
   const int status = guarded([&] {
-    report = mixdet::cuda::describe_plans(plan_of(shape, groups, channels, kernels, pads, stride), dtype == 1 ? 8 : 4);
+    // Accumulation bytes, and the forward's staged element: 2 for float16/bfloat16 (codes 2, 3).
+    report = mixdet::cuda::describe_plans(plan_of(shape, groups, channels, kernels, pads, stride), dtype == 1 ? 8 : 4,
+                                          dtype >= 2 ? 2 : 0);
   });
   return status == 0 ? report.c_str() : nullptr;
 }
@@ -117,7 +119,8 @@ MIXDET_EMU_API int mixdet_emu_forward(int dtype, const int64_t* shape, int64_t g
       using scalar_t = decltype(s);
       using acc_t = decltype(a);
       const std::vector<const scalar_t*> weights = group_pointers(plan, static_cast<const scalar_t*>(w));
-      mixdet::cuda::run_forward<scalar_t, acc_t>(mixdet::cuda::plan_forward(plan, sizeof(acc_t)), weights.data(),
+      mixdet::cuda::run_forward<scalar_t, acc_t>(
+          mixdet::cuda::plan_forward(plan, sizeof(acc_t), mixdet::cuda::stage_bytes<scalar_t, acc_t>), weights.data(),
                                                  static_cast<const scalar_t*>(x), static_cast<scalar_t*>(y),
                                                  launcher(schedule, blocks, nblocks));
     });

@@ -53,7 +53,8 @@ at::Tensor mixconv2d_cuda(const at::Tensor& x_in, at::TensorList w_in, at::IntAr
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, x.scalar_type(), "mixconv2d_cuda", [&] {
     using acc_t = at::opmath_type<scalar_t>;
     const std::vector<const scalar_t*> weights = weight_pointers<scalar_t>(w);
-    cuda::run_forward<scalar_t, acc_t>(cuda::plan_forward(plan, sizeof(acc_t)), weights.data(),
+    cuda::run_forward<scalar_t, acc_t>(cuda::plan_forward(plan, sizeof(acc_t), cuda::stage_bytes<scalar_t, acc_t>),
+                                       weights.data(),
                                        x.const_data_ptr<scalar_t>(), y.mutable_data_ptr<scalar_t>(),
                                        StreamLauncher{at::cuda::getCurrentCUDAStream()});
   });

@@ -20,6 +20,7 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 
 #include "mixconv_launch.h"
 
@@ -33,11 +34,32 @@
 namespace mixdet {
 namespace cuda {
 
+// The element type a forward tile is staged in: 2-byte inputs as they are (exact; half the shared memory and
+// twice the elements per 16-byte load), others in the accumulation type.
+template <typename scalar_t, typename acc_t>
+using stage_type = std::conditional_t<sizeof(scalar_t) == 2, scalar_t, acc_t>;
+
 // Weight pointers of the groups in the kernels' (sorted) group order; group j is [channels, 1, k, k].
 template <typename scalar_t>
 struct GroupWeights {
   const scalar_t* w[kMaxGroups];
 };
+
+// w.w[g], selected with compile-time indices: indexing the kernel parameter with a run-time g makes nvcc copy
+// the array into a local-memory stack frame.
+template <typename scalar_t>
+__device__ __forceinline__ const scalar_t* group_weights_of(const GroupWeights<scalar_t>& w, int g) {
+  const scalar_t* p = w.w[0];
+#pragma unroll
+  for (int j = 1; j < kMaxGroups; ++j)
+    if (g == j) p = w.w[j];
+  return p;
+}
+
+// Resident CTAs per SM the conv kernels are compiled for: 3 caps registers at 65536 / (3 * 256) -> 80 per
+// thread; float64 (gradcheck, not training) gets 2, as 80 registers make it spill.
+template <typename acc_t>
+constexpr int kMinCtasPerSm = sizeof(acc_t) == 8 ? 2 : 3;
 
 __device__ __forceinline__ int imin(int a, int b) { return a < b ? a : b; }
 __device__ __forceinline__ int floor_div(int a, int b) { return (a >= 0 ? a : a - b + 1) / b; }
@@ -74,96 +96,199 @@ __device__ __forceinline__ Item item_at(const LaunchArgs& a, int64_t t) {
 
 // s_w[cl][K*K] <- the weights of the nc channels starting at `src`.
 template <int K, typename scalar_t, typename acc_t>
-__device__ void load_weights(const scalar_t* src, int nc, acc_t* s_w) {
+__device__ __forceinline__ void load_weights(const scalar_t* src, int nc, acc_t* s_w) {
   for (int i = threadIdx.x; i < nc * K * K; i += blockDim.x) s_w[i] = static_cast<acc_t>(src[i]);
 }
 
+// Global loads a thread issues before it stores their values to shared memory (loads in flight), and elements
+// per load (2-byte types: 2). The forward has registers to spare; the backward keeps its dW accumulators live
+// across the loads and stays within 80 registers only with 2 loads of one element (measured with
+// tools/misc/cuda_resources.py: packed loads there spill).
+constexpr int kForwardLoadBatch = 4, kBackwardLoadBatch = 2;
+template <typename scalar_t>
+constexpr int kForwardPack = sizeof(scalar_t) == 2 ? 2 : 1;
+
+// kPack consecutive elements of global memory, read with one load (2-byte types: two per 32-bit load).
+template <typename scalar_t, int kPack>
+struct alignas(sizeof(scalar_t) * kPack) Packed {
+  scalar_t v[kPack];
+};
+
 // planes[cl][r0 + row][q0 + col] (zero outside the h x w plane) for cl < nc, row < rows, col < cols, into
 // dst[cl * chan + (row * PHASES + col % PHASES) * pitch + col / PHASES]: each row as PHASES column phases.
-// Plane cl starts at src + cl * plane. Threads walk rows: each row goes to `lanes` consecutive threads
-// (the power of two >= cols, at most 32), one division per row.
-template <int PHASES, typename scalar_t, typename acc_t>
-__device__ void load_rows(const scalar_t* src, int64_t plane, int nc, int h, int w, int r0, int q0, int rows,
-                          int cols, int pitch, int chan, acc_t* dst) {
+// Plane cl starts at src + cl * plane. A row is read in units of kPack elements aligned in global memory (a
+// unit at the row's ends or the plane's edges falls back to element loads), units of a row go to `lanes`
+// consecutive threads (the power of two >= the row's units, at most 32), one division per row; each thread
+// issues up to BATCH loads before it stores their values.
+template <int PHASES, int BATCH, int PACK, typename scalar_t, typename dst_t>
+__device__ __forceinline__ void load_rows(const scalar_t* src, int64_t plane, int nc, int h, int w, int r0, int q0,
+                                          int rows, int cols, int pitch, int chan, dst_t* dst) {
+  constexpr int kPack = PACK;
   int lanes = 1;
-  while (lanes < cols && lanes < 32) lanes <<= 1;
-  const int lane = threadIdx.x & (lanes - 1), step = blockDim.x / lanes;
-  for (int rr = threadIdx.x / lanes; rr < nc * rows; rr += step) {
-    const int cl = rr / rows, row = rr - cl * rows, r = r0 + row;
-    acc_t* d = dst + cl * chan + row * PHASES * pitch;
-    const scalar_t* s = src + cl * plane + static_cast<int64_t>(r >= 0 && r < h ? r : 0) * w;
-    for (int q = lane; q < cols; q += lanes) {
-      const int col = q0 + q;
-      const bool inside = r >= 0 && r < h && col >= 0 && col < w;
-      d[q % PHASES * pitch + q / PHASES] = inside ? static_cast<acc_t>(s[col]) : acc_t(0);
+  while (lanes < (cols + kPack - 1) / kPack + (kPack > 1) && lanes < 32) lanes <<= 1;
+  const int lane = threadIdx.x & (lanes - 1), step = blockDim.x / lanes, total = nc * rows;
+  int rr = threadIdx.x / lanes, u = lane;
+  // The current row: its plane row r, first destination, source row, misalignment of column q0, units.
+  int r = 0, units = 0, mis = 0, d0 = 0;
+  const scalar_t* s = src;
+  // Misalignment (in elements) of src itself; reading the address of each row would make nvcc lose track of
+  // the loads' state space (generic LD instead of LDG).
+  const int src_mis = static_cast<int>(reinterpret_cast<uintptr_t>(src) / sizeof(scalar_t) % kPack);
+  auto settle = [&]() {  // from row rr on, the first row that has unit u; rr = total when none
+    for (; rr < total; rr += step) {
+      const int cl = rr / rows, row = rr - cl * rows;
+      r = r0 + row;
+      d0 = cl * chan + row * PHASES * pitch;
+      s = src + cl * plane + static_cast<int64_t>(r >= 0 && r < h ? r : 0) * w;
+      mis = static_cast<int>((src_mis + (cl * plane + static_cast<int64_t>(r >= 0 && r < h ? r : 0) * w + q0) %
+                              kPack + kPack) % kPack);
+      units = (cols + mis + kPack - 1) / kPack;
+      if (u < units) return;
+    }
+  };
+  settle();
+  while (rr < total) {
+    dst_t v[BATCH][kPack];
+    int first[BATCH], at[BATCH];  // q of a unit's first element (may be -1), its row's destination
+#pragma unroll
+    for (int b = 0; b < BATCH; ++b) {
+      at[b] = -1;
+      if (rr < total) {
+        const int q = u * kPack - mis, col = q0 + q;
+        const bool row_inside = r >= 0 && r < h;
+        if (row_inside && col >= 0 && col + kPack <= w) {
+          const Packed<scalar_t, kPack> p = *reinterpret_cast<const Packed<scalar_t, kPack>*>(s + col);
+#pragma unroll
+          for (int e = 0; e < kPack; ++e) v[b][e] = static_cast<dst_t>(p.v[e]);
+        } else {
+#pragma unroll
+          for (int e = 0; e < kPack; ++e)
+            v[b][e] = row_inside && col + e >= 0 && col + e < w ? static_cast<dst_t>(s[col + e]) : dst_t(0.0f);
+        }
+        first[b] = q;
+        at[b] = d0;
+        u += lanes;
+        if (u >= units) {
+          u = lane;
+          rr += step;
+          settle();
+        }
+      }
+    }
+#pragma unroll
+    for (int b = 0; b < BATCH; ++b) {
+      if (at[b] < 0) continue;
+#pragma unroll
+      for (int e = 0; e < kPack; ++e) {
+        const int q = first[b] + e;
+        if (q >= 0 && q < cols) dst[at[b] + q % PHASES * pitch + q / PHASES] = v[b][e];
+      }
     }
   }
 }
 
-// 16 bytes of shared memory as one vector load.
-template <typename T>
-struct alignas(16) Vec16 {
-  T v[16 / sizeof(T)];
+// BYTES (8 or 16) of shared memory as one vector load.
+template <typename T, int BYTES>
+struct alignas(BYTES) Vec {
+  T v[BYTES / sizeof(T)];
 };
 
-// win[0, kStrip - 1 + taps) <- the window of column phase P that a strip of kStrip outputs reads in one
-// input row (`row` is 16-byte aligned), in 16-byte vectors.
-template <int K, int S, int P, typename acc_t>
-__device__ __forceinline__ void load_window(const acc_t* row, acc_t* win) {
-  constexpr int kPerVec = 16 / sizeof(acc_t);
-  constexpr int kVectors = (kStrip - 1 + phase_taps(K, S, P) + kPerVec - 1) / kPerVec;
-  const Vec16<acc_t>* v = reinterpret_cast<const Vec16<acc_t>*>(row);
+// Bytes of the forward's window loads: a strip's window starts R elements after the previous one, so it is
+// R * sizeof(stage_t)-aligned (at most 16 bytes are loaded at once).
+template <int R, typename stage_t>
+constexpr int kWindowVecBytes = R * sizeof(stage_t) < 16 ? R * sizeof(stage_t) : 16;
+
+// win[0, R - 1 + taps) <- the window of column phase P that a strip of R outputs reads in one input row of
+// the staged tile, in vectors of kWindowVecBytes (fp32: 4 floats; fp16/bf16: 8 elements in strips of 8, 4 in
+// strips of 4), converted to the accumulation type.
+template <int K, int S, int P, int R, typename stage_t, typename acc_t>
+__device__ __forceinline__ void load_window(const stage_t* row, acc_t* win) {
+  constexpr int kBytes = kWindowVecBytes<R, stage_t>, kPerVec = kBytes / sizeof(stage_t);
+  constexpr int kVectors = (R - 1 + phase_taps(K, S, P) + kPerVec - 1) / kPerVec;
+  const Vec<stage_t, kBytes>* v = reinterpret_cast<const Vec<stage_t, kBytes>*>(row);
 #pragma unroll
   for (int i = 0; i < kVectors; ++i) {
-    const Vec16<acc_t> q = v[i];
+    const Vec<stage_t, kBytes> q = v[i];
 #pragma unroll
-    for (int e = 0; e < kPerVec; ++e) win[i * kPerVec + e] = q.v[e];
+    for (int e = 0; e < kPerVec; ++e) win[i * kPerVec + e] = static_cast<acc_t>(q.v[e]);
   }
 }
 
-template <int K, int S, typename scalar_t, typename acc_t>
-__device__ void forward_item(const LaunchArgs& a, const Work& wk, const Item& it, const scalar_t* x,
-                             const scalar_t* wg, scalar_t* y, acc_t* smem) {
+// One forward item: threads compute strips of R outputs of a row (R = kStrip, or kWideStrip for 2-byte
+// inputs where the plan says so).
+template <int K, int S, int R, typename scalar_t, typename acc_t>
+__device__ __forceinline__ void forward_item(const LaunchArgs& a, const Work& wk, const Item& it, const scalar_t* x,
+                                             const scalar_t* wg, scalar_t* y, acc_t* smem) {
+  using stage_t = stage_type<scalar_t, acc_t>;
   const GroupArgs& grp = a.groups[wk.g];
-  const ForwardTile t(a.tile_h, a.tile_w, K, S);
-  const int strips = (it.vw + kStrip - 1) / kStrip;
+  const ForwardTile t(a.tile_h, a.tile_w, K, S, R, tile_vec(sizeof(stage_t)));
+  const int strips = (it.vw + R - 1) / R;
   acc_t* s_w = smem;
-  acc_t* s_in = smem + round_up(a.cb * K * K, kSmemVec);
+  stage_t* s_in = reinterpret_cast<stage_t*>(smem + round_up(a.cb * K * K, kSmemVec));
   load_weights<K>(wg + static_cast<int64_t>(wk.c0 - grp.c_begin) * K * K, wk.nc, s_w);
-  load_rows<S>(x + (static_cast<int64_t>(it.n) * a.c + wk.c0) * a.h * a.w, static_cast<int64_t>(a.h) * a.w, wk.nc,
-               a.h, a.w, it.oy0 * S - grp.pad_top, it.ox0 * S - grp.pad_left, (it.vh - 1) * S + K,
-               (strips * kStrip - 1) * S + K, t.pitch, t.channel, s_in);
+  load_rows<S, kForwardLoadBatch, kForwardPack<scalar_t>>(
+      x + (static_cast<int64_t>(it.n) * a.c + wk.c0) * a.h * a.w, static_cast<int64_t>(a.h) * a.w, wk.nc, a.h, a.w,
+      it.oy0 * S - grp.pad_top, it.ox0 * S - grp.pad_left, (it.vh - 1) * S + K, (strips * R - 1) * S + K, t.pitch,
+      t.channel, s_in);
   __syncthreads();
   // Output column sx + r, tap kw reads input column S * (sx + r) + kw: phase kw % S, element sx + r + kw / S.
-  constexpr int kWindow = round_up(kStrip - 1 + phase_taps(K, S, 0), 16 / sizeof(acc_t));
+  constexpr int kWindow = round_up(R - 1 + phase_taps(K, S, 0), kWindowVecBytes<R, stage_t> / sizeof(stage_t));
   const int per_channel = it.vh * strips;
   for (int i = threadIdx.x; i < wk.nc * per_channel; i += blockDim.x) {
-    const int cl = i / per_channel, rem = i - cl * per_channel, ty = rem / strips, sx = (rem - ty * strips) * kStrip;
+    const int cl = i / per_channel, rem = i - cl * per_channel, ty = rem / strips, sx = (rem - ty * strips) * R;
     const acc_t* wc = s_w + cl * K * K;
-    const acc_t* src = s_in + cl * t.channel + ty * S * S * t.pitch + sx;
-    acc_t acc[kStrip] = {};
+    const stage_t* src = s_in + cl * t.channel + ty * S * S * t.pitch + sx;
+    acc_t acc[R] = {};
 #pragma unroll
     for (int kh = 0; kh < K; ++kh) {
       acc_t win[S][kWindow];
-      load_window<K, S, 0>(src + kh * S * t.pitch, win[0]);
-      if constexpr (S == 2) load_window<K, S, 1>(src + (kh * S + 1) * t.pitch, win[S - 1]);
+      load_window<K, S, 0, R>(src + kh * S * t.pitch, win[0]);
+      if constexpr (S == 2) load_window<K, S, 1, R>(src + (kh * S + 1) * t.pitch, win[S - 1]);
 #pragma unroll
       for (int kw = 0; kw < K; ++kw) {
         const acc_t wv = wc[kh * K + kw];
 #pragma unroll
-        for (int r = 0; r < kStrip; ++r) acc[r] += wv * win[kw % S][r + kw / S];
+        for (int r = 0; r < R; ++r) acc[r] += wv * win[kw % S][r + kw / S];
       }
     }
     scalar_t* dst = y + (static_cast<int64_t>(it.n) * a.c + wk.c0 + cl) * a.h_out * a.w_out +
                     static_cast<int64_t>(it.oy0 + ty) * a.w_out + it.ox0 + sx;
 #pragma unroll
-    for (int r = 0; r < kStrip; ++r)
+    for (int r = 0; r < R; ++r)
       if (sx + r < it.vw) dst[r] = static_cast<scalar_t>(acc[r]);
   }
 }
 
+// dX of kDxStrip pixels of one input row and channel: sum over the taps (kh, kw) that reach pixel iw of
+// w[kh][kw] * dy[(ih + pad_top - kh) / S][(iw + pad_left - kw) / S]. Taps of one kernel row read a window of
+// one dy row: pixel q, tap kw reads window element (PH + K - 1 + q - kw) / S when that is a whole number (PH:
+// the dy tile's first column phase). `row_at_ph`: the dy tile row of the tap row kh = ph (ph = (ih + pad_top)
+// % S); `col0`: the window's first column in the tile. Per tap row: kWin + K shared loads for K * kDxStrip / S
+// FMAs (before: two per FMA).
+template <int K, int S, int PH, typename acc_t>
+__device__ __forceinline__ void dx_strip(const acc_t* wc, const acc_t* d, int dy_w, int ph, int row_at_ph, int col0,
+                                         acc_t (&sum)[kDxStrip]) {
+  constexpr int kWin = (PH + K - 1 + kDxStrip - 1) / S + 1;
+#pragma unroll
+  for (int jh = 0; jh < (K + S - 1) / S; ++jh) {
+    const int kh = ph + S * jh;
+    if (kh >= K) continue;  // stride 2, odd phase: one tap row fewer
+    const acc_t* dr = d + (row_at_ph - jh) * dy_w + col0;
+    acc_t win[kWin];
+#pragma unroll
+    for (int m = 0; m < kWin; ++m) win[m] = dr[m];
+#pragma unroll
+    for (int kw = 0; kw < K; ++kw) {
+      const acc_t wv = wc[kh * K + kw];
+#pragma unroll
+      for (int q = 0; q < kDxStrip; ++q)
+        if ((PH + K - 1 + q - kw) % S == 0) sum[q] += wv * win[(PH + K - 1 + q - kw) / S];
+    }
+  }
+}
+
 template <int K, int S, typename scalar_t, typename acc_t>
-__device__ void backward_cta(const LaunchArgs& a, const Work& wk, const scalar_t* dy, const scalar_t* x,
+__device__ __forceinline__ void backward_cta(const LaunchArgs& a, const Work& wk, const scalar_t* dy, const scalar_t* x,
                              const scalar_t* wg, scalar_t* dx, acc_t* partial, acc_t* smem) {
   const GroupArgs& grp = a.groups[wk.g];
   const BackwardTile t(a.tile_h, a.tile_w, K, S);
@@ -178,8 +303,7 @@ __device__ void backward_cta(const LaunchArgs& a, const Work& wk, const scalar_t
   int lanes = 1;
   while (lanes * 2 * pairs <= static_cast<int>(blockDim.x)) lanes <<= 1;
   const int pair = threadIdx.x / lanes, lane = threadIdx.x & (lanes - 1);
-  const bool active = partial != nullptr && pair < pairs;
-  const int cl_w = active ? pair / K : 0, kh_w = active ? pair - cl_w * K : 0;
+  const bool active = partial != nullptr && pair < pairs;  // pair = cl_w * K + kh_w
   acc_t acc[K] = {};
   const int64_t plane_in = static_cast<int64_t>(a.h) * a.w, plane_out = static_cast<int64_t>(a.h_out) * a.w_out;
   for (int64_t item = wk.t0; item < wk.t1; ++item) {
@@ -187,50 +311,61 @@ __device__ void backward_cta(const LaunchArgs& a, const Work& wk, const scalar_t
     // dy rows [dy_r0, dy_r0 + dy_h) cover every output that touches the input rows this item owns.
     const int dy_r0 = floor_div(it.oy0 * S + grp.pad_top - (K - 1), S);
     const int dy_c0 = floor_div(it.ox0 * S + grp.pad_left - (K - 1), S);
-    load_rows<1>(dy + (static_cast<int64_t>(it.n) * a.c + wk.c0) * plane_out, plane_out, wk.nc, a.h_out, a.w_out, dy_r0,
+    load_rows<1, kBackwardLoadBatch, 1>(dy + (static_cast<int64_t>(it.n) * a.c + wk.c0) * plane_out, plane_out, wk.nc, a.h_out, a.w_out, dy_r0,
               dy_c0, t.dy_h, t.dy_w, t.dy_w, t.dy_h * t.dy_w, s_dy);
     if (partial != nullptr)
-      load_rows<1>(x + (static_cast<int64_t>(it.n) * a.c + wk.c0) * plane_in, plane_in, wk.nc, a.h, a.w,
+      load_rows<1, kBackwardLoadBatch, 1>(x + (static_cast<int64_t>(it.n) * a.c + wk.c0) * plane_in, plane_in, wk.nc, a.h, a.w,
                    it.oy0 * S - grp.pad_top, it.ox0 * S - grp.pad_left, t.x_h, t.x_w, t.x_w, t.x_h * t.x_w, s_x);
     __syncthreads();
 
     if (dx != nullptr) {
-      // dx[ih][iw] = sum over taps with (ih + pad_top - kh) % S == 0 of w[kh][kw] * dy[(ih + pad_top - kh) / S][..]
+      // Strips of kDxStrip pixels of the input rows [oy0 * S, ...) and columns [ox0 * S, ...) the item owns.
       const int rows = imin(a.tile_h * S, a.h - it.oy0 * S), cols = imin(a.tile_w * S, a.w - it.ox0 * S);
-      const int area = rows * cols;
-      for (int i = threadIdx.x; i < wk.nc * area; i += blockDim.x) {
-        const int cl = i / area, rc = i - cl * area;
-        const int ih = it.oy0 * S + rc / cols, iw = it.ox0 * S + rc % cols;
-        const int ph = (ih + grp.pad_top) % S, pw = (iw + grp.pad_left) % S;
+      const int strips = (cols + kDxStrip - 1) / kDxStrip, per_channel = rows * strips;
+      const int ph_col = it.ox0 * S + grp.pad_left - (K - 1) - S * dy_c0;  // 0 .. S - 1
+      for (int i = threadIdx.x; i < wk.nc * per_channel; i += blockDim.x) {
+        const int cl = i / per_channel, rs = i - cl * per_channel, r = rs / strips;
+        const int sx = (rs - r * strips) * kDxStrip, ih = it.oy0 * S + r, ph = (ih + grp.pad_top) % S;
+        const int row_at_ph = (ih + grp.pad_top - ph) / S - dy_r0;
         const acc_t* wc = s_w + cl * K * K;
         const acc_t* d = s_dy + cl * t.dy_h * t.dy_w;
-        acc_t sum = 0;
-#pragma unroll
-        for (int jh = 0; jh < (K + S - 1) / S; ++jh) {
-          const int kh = ph + S * jh;
-          if (kh >= K) continue;
-          const int row = (ih + grp.pad_top - kh) / S - dy_r0;
-#pragma unroll
-          for (int jw = 0; jw < (K + S - 1) / S; ++jw) {
-            const int kw = pw + S * jw;
-            if (kw >= K) continue;
-            sum += wc[kh * K + kw] * d[row * t.dy_w + (iw + grp.pad_left - kw) / S - dy_c0];
-          }
+        acc_t sum[kDxStrip] = {};
+        if constexpr (S == 1) {
+          dx_strip<K, S, 0>(wc, d, t.dy_w, ph, row_at_ph, sx, sum);
+        } else if (ph_col == 0) {
+          dx_strip<K, S, 0>(wc, d, t.dy_w, ph, row_at_ph, sx / S, sum);
+        } else {
+          dx_strip<K, S, 1>(wc, d, t.dy_w, ph, row_at_ph, sx / S, sum);
         }
-        dx[(static_cast<int64_t>(it.n) * a.c + wk.c0 + cl) * plane_in + static_cast<int64_t>(ih) * a.w + iw] =
-            static_cast<scalar_t>(sum);
+        scalar_t* dst = dx + (static_cast<int64_t>(it.n) * a.c + wk.c0 + cl) * plane_in +
+                        static_cast<int64_t>(ih) * a.w + it.ox0 * S + sx;
+#pragma unroll
+        for (int q = 0; q < kDxStrip; ++q)
+          if (sx + q < cols) dst[q] = static_cast<scalar_t>(sum[q]);
       }
     }
 
     if (active) {
+      // Strips of kStripW outputs of a row: kStripW dy values and a window of x, kWin + kStripW shared loads for
+      // K * kStripW FMAs (before: K + 1 loads per K FMAs). Outputs past the tile count as dy = 0.
+      const int cl_w = pair / K, kh_w = pair - cl_w * K;  // (kept as `pair` only: fewer live registers)
+      constexpr int kStripW = dw_strip(S);
+      constexpr int kWin = (kStripW - 1) * S + K;
       const acc_t* d = s_dy + cl_w * t.dy_h * t.dy_w + (it.oy0 - dy_r0) * t.dy_w + it.ox0 - dy_c0;
       const acc_t* xs = s_x + cl_w * t.x_h * t.x_w + kh_w * t.x_w;
-      for (int o = lane; o < it.vh * it.vw; o += lanes) {
-        const int ty = o / it.vw, tx = o - ty * it.vw;
-        const acc_t g = d[ty * t.dy_w + tx];
+      const int strips = (it.vw + kStripW - 1) / kStripW;
+      for (int o = lane; o < it.vh * strips; o += lanes) {
+        const int ty = o / strips, tx = (o - ty * strips) * kStripW;
+        acc_t g[kStripW], xw[kWin];
+#pragma unroll
+        for (int q = 0; q < kStripW; ++q) g[q] = tx + q < it.vw ? d[ty * t.dy_w + tx + q] : acc_t(0);
         const acc_t* xr = xs + ty * S * t.x_w + tx * S;
 #pragma unroll
-        for (int kw = 0; kw < K; ++kw) acc[kw] += g * xr[kw];
+        for (int m = 0; m < kWin; ++m) xw[m] = xr[m];
+#pragma unroll
+        for (int kw = 0; kw < K; ++kw)
+#pragma unroll
+          for (int q = 0; q < kStripW; ++q) acc[kw] += g[q] * xw[q * S + kw];
       }
     }
     __syncthreads();  // the next item's loads overwrite the tiles
@@ -258,8 +393,8 @@ __device__ void backward_cta(const LaunchArgs& a, const Work& wk, const scalar_t
       }
   }
   if (active && lane == 0) {
-    acc_t* dst = partial + wk.chunk * a.w_total + grp.w_offset +
-                 static_cast<int64_t>(wk.c0 - grp.c_begin + cl_w) * K * K + kh_w * K;
+    acc_t* dst = partial + wk.chunk * a.w_total + grp.w_offset + static_cast<int64_t>(wk.c0 - grp.c_begin) * K * K +
+                 pair * K;
 #pragma unroll
     for (int kw = 0; kw < K; ++kw) dst[kw] = acc[kw];
   }
@@ -276,24 +411,32 @@ __device__ void backward_cta(const LaunchArgs& a, const Work& wk, const scalar_t
   }
 
 template <int S, typename scalar_t, typename acc_t>
-__global__ void __launch_bounds__(kThreads)
+__global__ void __launch_bounds__(kThreads, kMinCtasPerSm<acc_t>)
     mixconv_forward_kernel(LaunchArgs a, GroupWeights<scalar_t> w, const scalar_t* __restrict__ x,
                            scalar_t* __restrict__ y) {
   MIXDET_DYNAMIC_SMEM(smem_raw);
   const Work wk = locate(a, blockIdx.x);
   const Item it = item_at(a, wk.t0);
-  MIXDET_SWITCH_K(a.groups[wk.g].k,
-                  forward_item<K, S>(a, wk, it, x, w.w[wk.g], y, reinterpret_cast<acc_t*>(smem_raw)))
+  const scalar_t* wg = group_weights_of(w, wk.g);
+  acc_t* smem = reinterpret_cast<acc_t*>(smem_raw);
+  if constexpr (sizeof(scalar_t) == 2) {
+    if (a.strip == kWideStrip) {
+      MIXDET_SWITCH_K(a.groups[wk.g].k, forward_item<K, S, kWideStrip>(a, wk, it, x, wg, y, smem))
+      return;
+    }
+  }
+  MIXDET_SWITCH_K(a.groups[wk.g].k, forward_item<K, S, kStrip>(a, wk, it, x, wg, y, smem))
 }
 
 template <int S, typename scalar_t, typename acc_t>
-__global__ void __launch_bounds__(kThreads)
+__global__ void __launch_bounds__(kThreads, kMinCtasPerSm<acc_t>)
     mixconv_backward_kernel(LaunchArgs a, GroupWeights<scalar_t> w, const scalar_t* __restrict__ dy,
                             const scalar_t* __restrict__ x, scalar_t* __restrict__ dx, acc_t* __restrict__ partial) {
   MIXDET_DYNAMIC_SMEM(smem_raw);
   const Work wk = locate(a, blockIdx.x);
+  const scalar_t* wg = group_weights_of(w, wk.g);
   MIXDET_SWITCH_K(a.groups[wk.g].k,
-                  backward_cta<K, S>(a, wk, dy, x, w.w[wk.g], dx, partial, reinterpret_cast<acc_t*>(smem_raw)))
+                  backward_cta<K, S>(a, wk, dy, x, wg, dx, partial, reinterpret_cast<acc_t*>(smem_raw)))
 }
 
 // out[blockIdx.y][c] = sum of in[r][c] over the rows r of row block blockIdx.y ([by * rows_per_cta, ...)
@@ -328,6 +471,10 @@ GroupWeights<scalar_t> group_weights(const LaunchArgs& a, const scalar_t* const*
   for (int j = 0; j < a.num_groups; ++j) w.w[j] = weights[a.groups[j].source];
   return w;
 }
+
+// Bytes of the forward's staged input element (plan_forward's `stage`).
+template <typename scalar_t, typename acc_t>
+constexpr int64_t stage_bytes = sizeof(stage_type<scalar_t, acc_t>);
 
 // The launches of one forward pass; `launch(kernel, Launch, args...)` runs a kernel (on the current
 // CUDA stream, or in the emulation).

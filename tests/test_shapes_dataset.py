@@ -173,3 +173,17 @@ def test_command_line_tool(tmp_path):
     assert 'train: 2 images' in result.stdout and 'val: 1 images' in result.stdout
     assert len(list((tmp_path / 'train2017').iterdir())) == 2
     assert (tmp_path / 'annotations/instances_val2017.json').is_file()
+
+
+@pytest.mark.parametrize('layout', ['shapes', 'coco'])
+def test_each_annotation_names_the_shape_drawn_there(shapes_dir, coco_dir, layout):
+    """The category an annotation names (through the file's own categories) is the shape the generator drew."""
+    folder, split = (shapes_dir, 'val') if layout == 'shapes' else (coco_dir, 'val2017')
+    coco = load(folder / f'annotations/instances_{split}.json')
+    name_of = {c['id']: c['name'] for c in coco['categories']}
+    expected_name = (lambda label: SHAPE_CLASSES[label]) if layout == 'shapes' else \
+        (lambda label: SHAPE_TO_COCO[SHAPE_CLASSES[label]])
+    for index, image in enumerate(coco['images']):
+        _, objects = render_image(image_rng(3, 'val', index), IMAGE_SIZE)
+        named = [name_of[a['category_id']] for a in coco['annotations'] if a['image_id'] == image['id']]
+        assert named == [expected_name(obj['label']) for obj in objects], image['file_name']

@@ -126,3 +126,19 @@ def test_ssd_head_predicts_boxes():
     boxes = result.pred_instances.bboxes
     assert boxes.ndim == 2 and boxes.shape[1] == 4 and len(boxes) > 0
     assert result.pred_instances.labels.max() < 6
+
+
+@pytest.mark.parametrize('path, baseline', [
+    *[(f'configs/ssdlite_mixnet/ssdlite_mixnet-{a}-scratch_8xb24-600e_coco.py',
+       'configs/ssdlite_mixnet/ssdlite_mobilenetv2-scratch_8xb24-600e_coco.py') for a in 'sml'],
+    *[(f'configs/ssdlite_mobilenetv2_mixconv/ssdlite_mobilenetv2-mixconv{k}-scratch_8xb24-600e_coco.py',
+       'configs/ssdlite_mixnet/ssdlite_mobilenetv2-scratch_8xb24-600e_coco.py') for k in ('35', '357', '3579')],
+    ('configs/shapes/ssdlite_mobilenetv2_1xb8-1k_shapes.py', 'configs/shapes/ssdlite_mixnet-s_1xb8-1k_shapes.py'),
+    ('configs/shapes/ssdlite_mobilenetv2-mixconv357_1xb8-1k_shapes.py',
+     'configs/shapes/ssdlite_mobilenetv2_1xb8-1k_shapes.py'),
+], ids=lambda p: Path(p).stem)
+def test_backbone_configs_inherit_everything_but_the_model(path, baseline):
+    """A backbone comparison changes the backbone only: schedule, optimizer, data and hooks are the baseline's."""
+    config, reference = load(path).to_dict(), load(baseline).to_dict()
+    config.pop('model'), reference.pop('model')
+    assert config == reference

@@ -123,3 +123,16 @@ def test_compiled_call_under_autocast():
 def test_cuda_autocast(dtype, stride, padding):
     for input_dtype in (torch.float32, dtype):
         check_autocast_call('cuda', dtype, 'fused', stride, padding, input_dtype)
+
+
+@pytest.mark.parametrize('impl', ['fused', 'reference'])
+def test_a_bias_is_cast_with_the_input(impl):
+    """Convolution's rule covers the bias: a float32 bias left as it is would promote the output back to float32."""
+    x, weights = make_case()
+    bias = torch.randn(x.shape[1], requires_grad=True)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        out = mixconv2d(x, weights, bias, impl=impl)
+    assert out.dtype == torch.bfloat16
+    out.float().sum().backward()
+    assert bias.grad.dtype == torch.float32
+    torch.testing.assert_close(bias.grad, torch.full_like(bias, out[0, 0].numel() * x.shape[0]), rtol=1e-2, atol=0)

@@ -292,3 +292,17 @@ def test_cpu_auto_rule_runs_reference_for_fp32_inference(monkeypatch):
         mixconv2d(x.detach().bfloat16(), [w.bfloat16() for w in weights])  # bfloat16: fused
     mixconv2d(x.detach().double(), [w.double() for w in weights])  # float64: fused
     assert len(calls) == 2
+
+
+def test_cpu_auto_rule_reads_no_grad_as_inference(monkeypatch):
+    """A model evaluated under torch.no_grad() (its weights still require gradients) takes the inference choice."""
+    calls = []
+    from mixdet.ops.mixconv_reference import split_conv_cat
+    monkeypatch.setattr('mixdet.ops.mixconv.split_conv_cat', lambda *a: calls.append(a) or split_conv_cat(*a))
+    x, weights = make_case(12, [3, 5], 14, dtype=torch.float32)
+    weights = [w.requires_grad_() for w in weights]
+    with torch.no_grad():
+        mixconv2d(x, weights)
+    assert len(calls) == 1
+    mixconv2d(x, weights)  # the same call with gradients on: the fused op
+    assert len(calls) == 1

@@ -1,0 +1,79 @@
+"""BatchNorm folding the runtimes cannot do: a BatchNormalization after a channel Concat of Convs.
+
+torch's exporter and ONNX Runtime fold a BatchNormalization only into the Conv that directly produces its
+input. A MixConv layer exported in the split form (Split -> Conv per kernel size -> Concat) is followed by its
+BatchNorm through the Concat, so the BatchNorm stayed as a node of its own. :func:`fold_batchnorm_after_concat`
+folds it into each Conv's weight and bias (y = (x - mean) / sqrt(var + eps) * scale + B, per output channel).
+"""
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+
+
+def _attribute(node: onnx.NodeProto, name: str, default):
+    return next((onnx.helper.get_attribute_value(a) for a in node.attribute if a.name == name), default)
+
+
+def _foldable_convs(batchnorm: onnx.NodeProto, producers: dict, uses: Counter,
+                    initializers: dict) -> list[onnx.NodeProto] | None:
+    """The Convs whose channel Concat feeds ``batchnorm`` and nothing else, or None when it cannot be folded."""
+    concat = producers.get(batchnorm.input[0])
+    if concat is None or concat.op_type != 'Concat' or _attribute(concat, 'axis', None) != 1 \
+            or uses[concat.output[0]] != 1 or len(batchnorm.output) != 1:
+        return None
+    if not all(name in initializers for name in batchnorm.input[1:5]):
+        return None
+    convs = [producers.get(name) for name in concat.input]
+    for conv in convs:
+        if conv is None or conv.op_type != 'Conv' or uses[conv.output[0]] != 1 or conv.input[1] not in initializers \
+                or (len(conv.input) > 2 and conv.input[2] and conv.input[2] not in initializers):
+            return None
+    return convs
+
+
+def fold_batchnorm_after_concat(model: onnx.ModelProto) -> int:
+    """Fold every BatchNormalization (inference form) that follows a channel Concat of Conv outputs, each used only
+    there, into those Convs; the Concat then writes the BatchNorm's output. Edits ``model`` in place; returns how many
+    BatchNormalization nodes it removed."""
+    graph = model.graph
+    initializers = {tensor.name: tensor for tensor in graph.initializer}
+    producers = {output: node for node in graph.node for output in node.output}
+    uses = Counter(name for node in graph.node for name in node.input)
+    uses.update(output.name for output in graph.output)
+    folded = []
+    for batchnorm in graph.node:
+        if batchnorm.op_type != 'BatchNormalization':
+            continue
+        convs = _foldable_convs(batchnorm, producers, uses, initializers)
+        if convs is None:
+            continue
+        scale, shift, mean, var = (numpy_helper.to_array(initializers[name]) for name in batchnorm.input[1:5])
+        factor = scale / np.sqrt(var + np.float32(_attribute(batchnorm, 'epsilon', 1e-5)))
+        start = 0
+        for conv in convs:
+            weight = numpy_helper.to_array(initializers[conv.input[1]])
+            end = start + weight.shape[0]
+            bias = numpy_helper.to_array(initializers[conv.input[2]]) if len(conv.input) > 2 and conv.input[2] \
+                else np.zeros(weight.shape[0], weight.dtype)
+            name = conv.output[0]
+            graph.initializer.extend([
+                numpy_helper.from_array((weight * factor[start:end, None, None, None]).astype(weight.dtype),
+                                        f'{name}_bn_weight'),
+                numpy_helper.from_array(((bias - mean[start:end]) * factor[start:end] + shift[start:end])
+                                        .astype(weight.dtype), f'{name}_bn_bias')])
+            del conv.input[1:]
+            conv.input.extend([f'{name}_bn_weight', f'{name}_bn_bias'])
+            start = end
+        producers[batchnorm.input[0]].output[0] = batchnorm.output[0]
+        folded.append(batchnorm)
+    for node in folded:
+        graph.node.remove(node)
+    used = {name for node in graph.node for name in node.input}
+    unused = [tensor for tensor in graph.initializer if tensor.name not in used]
+    for tensor in unused:
+        graph.initializer.remove(tensor)
+    return len(folded)

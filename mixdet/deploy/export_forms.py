@@ -45,22 +45,22 @@ def grouped_pointwise_form(in_splits: Sequence[int], out_splits: Sequence[int]) 
     return 'grouped' if in_channels * out_channels / (in_channels + out_channels) >= GROUPED_MIN_WIDTH else 'dense'
 
 
-def pointwise_conv(grouped: GroupedConv2d) -> nn.Conv2d:
-    """The bias-free ``nn.Conv2d`` that computes ``grouped`` (same function), in the form of
-    :func:`grouped_pointwise_form`: weight [C_out, C_in / G, 1, 1] with ``groups=G``, or [C_out, C_in, 1, 1]."""
+def grouped_as_conv(grouped: GroupedConv2d, form: str) -> nn.Conv2d:
+    """The bias-free ``nn.Conv2d`` that computes ``grouped``: ``form`` 'grouped' (weight [C_out, C_in / G, 1, 1],
+    ``groups=G``; equal groups only) or 'dense' (block-diagonal weight [C_out, C_in, 1, 1])."""
     weights = [conv.weight.detach() for conv in grouped]
-    out_splits = [int(w.shape[0]) for w in weights]
-    if grouped_pointwise_form(grouped.in_splits, out_splits) == 'grouped':
+    if form == 'grouped':
         conv = nn.Conv2d(grouped.in_channels, grouped.out_channels, 1, groups=len(weights), bias=False)
         conv.weight.data.copy_(torch.cat(weights))
-        return conv
-    conv = nn.Conv2d(grouped.in_channels, grouped.out_channels, 1, bias=False)
-    conv.weight.data.zero_()
-    row = column = 0
-    for weight in weights:
-        conv.weight.data[row:row + weight.shape[0], column:column + weight.shape[1]] = weight
-        row, column = row + weight.shape[0], column + weight.shape[1]
+    else:
+        conv = nn.Conv2d(grouped.in_channels, grouped.out_channels, 1, bias=False)
+        conv.weight.data.copy_(torch.block_diag(*[weight[:, :, 0, 0] for weight in weights])[:, :, None, None])
     return conv
+
+
+def pointwise_conv(grouped: GroupedConv2d) -> nn.Conv2d:
+    """``grouped`` as one ``nn.Conv2d`` in the form :func:`grouped_pointwise_form` picks."""
+    return grouped_as_conv(grouped, grouped_pointwise_form(grouped.in_splits, [conv.out_channels for conv in grouped]))
 
 
 class PooledSqueezeExcite(nn.Module):

@@ -22,20 +22,15 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 import torch
-from mmengine.config import Config
-from mmengine.registry import init_default_scope
 
 from mixdet.deploy import ExportError, export_onnx
+from mixdet.deploy.bench_models import RANDOM, build_detector
 from mixdet.deploy.onnx_graph import conv_macs
 from mixdet.deploy.ort_timing import cpu_session, time_interleaved
 from mixdet.engine.cfg_options import CheckedDictAction
-from mixdet.engine.checkpoint_fit import load_checkpoint_strictly
-from mixdet.engine.config_setup import apply_cfg_options
 from mixdet.engine.safe_checkpoint import CheckpointError
 from mixdet.ops.mixconv_onnx import ONNX_FORMS
 from mixdet.utils.complexity import count_macs, count_params
-
-RANDOM = 'random'
 
 
 def parse_args():
@@ -64,24 +59,6 @@ def parse_args():
     return args, checkpoints
 
 
-def build_detector(config: str, checkpoint: str, cfg_options) -> torch.nn.Module:
-    """The config's detector in eval mode, with the checkpoint's weights or initialised ones (seed 0)."""
-    cfg = Config.fromfile(config)
-    apply_cfg_options(cfg, cfg_options)
-    init_default_scope(cfg.get('default_scope', 'mmdet'))
-    from mmdet.registry import MODELS
-    torch.manual_seed(0)
-    model = MODELS.build(cfg.model)
-    if checkpoint == RANDOM:
-        model.init_weights()
-    else:
-        try:
-            load_checkpoint_strictly(model, checkpoint)
-        except CheckpointError as error:
-            raise SystemExit(str(error)) from error
-    return model.eval()
-
-
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     if os.path.isfile('/proc/cpuinfo'):
@@ -95,7 +72,10 @@ def machine() -> str:
 def main():
     args, checkpoints = parse_args()
     names = [Path(config).stem for config in args.configs]
-    detectors = [build_detector(c, k, args.cfg_options) for c, k in zip(args.configs, checkpoints)]
+    try:
+        detectors = [build_detector(c, k, args.cfg_options) for c, k in zip(args.configs, checkpoints)]
+    except CheckpointError as error:
+        raise SystemExit(str(error)) from error
     params = [count_params(d) for d in detectors]
     print(machine())
     print(f'batch 1, CPU provider, {args.runs} runs after {args.warmup} warm-up runs, models interleaved; '

@@ -141,3 +141,21 @@ def test_export_refuses_an_unsupported_model_in_one_sentence(trained_work_dir, t
     assert result.returncode != 0 and 'Traceback' not in result.stdout
     assert result.stdout.strip().splitlines()[-1].startswith("cannot export test_cfg.nms={'type': 'soft_nms'")
     assert not (tmp_path / 'model.onnx').exists()
+
+
+def test_benchmark_onnx_prints_interleaved_latency_table(exported, tmp_path):
+    checkpoint = exported[0]
+    mobilenet = str(REPO / 'configs/shapes/ssdlite_mobilenetv2_1xb8-1k_shapes.py')
+    result = run_tool('tools/deployment/benchmark_onnx.py', mobilenet, SHAPES_CONFIG, '--checkpoints', 'random',
+                      checkpoint, '--shape', '96', '--threads', '1', '--runs', '3', '--warmup', '1').stdout
+    rows = re.findall(r'^(\S+) +(\d+) +(\d+) +([\d.]+) +([\d.]+) +([\d.]+) +([\d.]+) +([\d.]+) +([\d.]+)$', result,
+                      re.MULTILINE)
+    assert [row[:3] for row in rows] == [('ssdlite_mobilenetv2_1xb8-1k_shapes', '96', '1'),
+                                         ('ssdlite_mixnet-s_1xb8-1k_shapes', '96', '1')]
+    (_, _, _, first_median, _, first_ratio, _, _, _), (_, _, _, median, p90, ratio, macs, graph_macs, params) = rows
+    assert float(first_ratio) == 1.0 and float(p90) >= float(median) > 0
+    assert abs(float(ratio) - float(median) / float(first_median)) <= 0.01
+    assert float(graph_macs) >= float(macs) > 0 and float(params) == 3.06  # MixNet-S shapes detector
+    refused = run_tool('tools/deployment/benchmark_onnx.py', SHAPES_CONFIG, '--checkpoints', 'random', 'random',
+                       check=False)
+    assert refused.returncode != 0 and 'takes one entry per config (1), got 2' in refused.stdout

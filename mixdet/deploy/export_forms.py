@@ -27,7 +27,7 @@ from mixdet.layers import GroupedConv2d, SqueezeExcite
 # of the CPU's channel block (8 with AVX2, 16 with AVX-512); otherwise the Conv runs in NCHW between two reorders.
 NCHWC_BLOCK = 16
 # Below this C_in * C_out / (C_in + C_out), the reorders of an NCHW grouped Conv cost more than the dense Conv's
-# doubled multiply-adds (measured per layer, docs/deployment.md "Export forms").
+# doubled multiply-adds (measured per layer: docs/deployment.md, "The per-layer rules, measured").
 GROUPED_MIN_WIDTH = 48
 
 

@@ -18,7 +18,7 @@ from mixdet.ops.mixconv_onnx import onnx_mixconv_form
 
 from .end2end import End2EndDetector
 from .export_forms import deploy_copy
-from .onnx_fold import fold_batchnorm_after_concat
+from .onnx_fold import fold_batchnorms
 from .onnx_graph import custom_domain_nodes
 from .support import ExportError, check_exportable, check_opset
 
@@ -54,8 +54,8 @@ def export_onnx(detector: nn.Module, path: str, input_size: tuple[int, int], ops
 
     ``input_size`` is (H, W); N is 1, or dynamic with ``dynamic_batch``. ``mixconv_form``: 'auto' | 'padded' |
     'split' (:mod:`mixdet.ops.mixconv_onnx`). ``fast_forms``: export a copy with the layer forms of
-    :mod:`mixdet.deploy.export_forms` and fold the BatchNorms after split MixConvs
-    (:mod:`mixdet.deploy.onnx_fold`); False exports the modules as they are. ``metadata`` goes to the model's
+    :mod:`mixdet.deploy.export_forms` and fold every BatchNorm into its Convs (:mod:`mixdet.deploy.onnx_fold`);
+    False exports the modules as they are. ``metadata`` goes to the model's
     metadata_props. Raises :class:`ExportError` (one sentence) for a model or setting it cannot export;
     returns the written model.
     """
@@ -68,7 +68,7 @@ def export_onnx(detector: nn.Module, path: str, input_size: tuple[int, int], ops
         _trace_to_onnx(module, example, path, opset, dynamic_batch)
     model = onnx.load(path)
     if fast_forms:
-        fold_batchnorm_after_concat(model)
+        fold_batchnorms(model)
     custom = custom_domain_nodes(model)
     if custom:
         os.remove(path)

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from mixdet.deploy.export_forms import deploy_copy, grouped_as_conv, grouped_pointwise_form
-from mixdet.deploy.onnx_fold import fold_batchnorm_after_concat
+from mixdet.deploy.onnx_fold import fold_batchnorms
 from mixdet.deploy.onnx_graph import op_types
 from mixdet.layers import GroupedConv2d, MixedConv2d, SqueezeExcite
 from mixdet.models.backbones.mixnet import MixNet
@@ -79,7 +79,7 @@ def test_batchnorm_after_split_mixconv_is_folded():
         torch.onnx.export(module, (x,), buffer, dynamo=False, opset_version=17, input_names=['x'])
         expected = module(x).numpy()
     model = onnx.load_from_string(buffer.getvalue())
-    assert op_types(model)['BatchNormalization'] == 1 and fold_batchnorm_after_concat(model) == 1
+    assert op_types(model)['BatchNormalization'] == 1 and fold_batchnorms(model) == 1
     assert 'BatchNormalization' not in op_types(model) and op_types(model)['Conv'] == 3
     onnx.checker.check_model(model)
     session = ort.InferenceSession(model.SerializeToString(), providers=['CPUExecutionProvider'])

@@ -50,7 +50,11 @@ demo: $(STAMP) $(DEMO_DATA)
 	$(PY) tools/analysis_tools/plot_logs.py $(DEMO_DIR) --out $(DEMO_DIR)/curves.png
 	$(PY) tools/deployment/export_onnx.py $(DEMO_CONFIG) "$$(cat $(DEMO_DIR)/last_checkpoint)" \
 		--out $(DEMO_DIR)/ssdlite_mixnet-s.onnx
-	$(PY) tools/deployment/test_onnx.py $(DEMO_CONFIG) $(DEMO_DIR)/ssdlite_mixnet-s.onnx
+	$(PY) tools/deployment/quantize_onnx.py $(DEMO_CONFIG) $(DEMO_DIR)/ssdlite_mixnet-s.onnx \
+		--out $(DEMO_DIR)/ssdlite_mixnet-s_int8.onnx
+	@# float and INT8 (and PyTorch) side by side: bbox mAP and latency per image, runs interleaved
+	$(PY) tools/deployment/test_onnx.py $(DEMO_CONFIG) $(DEMO_DIR)/ssdlite_mixnet-s.onnx \
+		$(DEMO_DIR)/ssdlite_mixnet-s_int8.onnx
 
 # Style first (flake8 and isort with setup.cfg's settings, as .pre-commit-config.yaml), then the tests.
 lint: $(STAMP)

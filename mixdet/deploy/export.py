@@ -17,6 +17,8 @@ from torch import nn
 from mixdet.ops.mixconv_onnx import onnx_mixconv_form
 
 from .end2end import End2EndDetector
+from .export_forms import deploy_copy
+from .onnx_fold import fold_batchnorms
 from .onnx_graph import custom_domain_nodes
 from .support import ExportError, check_exportable, check_opset
 
@@ -46,21 +48,27 @@ def _trace_to_onnx(module: nn.Module, example: torch.Tensor, path: str, opset: i
 
 
 def export_onnx(detector: nn.Module, path: str, input_size: tuple[int, int], opset: int = DEFAULT_OPSET,
-                dynamic_batch: bool = False, mixconv_form: str = 'padded',
-                metadata: Optional[dict[str, str]] = None) -> onnx.ModelProto:
+                dynamic_batch: bool = False, mixconv_form: str = 'auto',
+                metadata: Optional[dict[str, str]] = None, fast_forms: bool = True) -> onnx.ModelProto:
     """Write ``detector`` (eval mode) as ONNX: input [N, 3, H, W] BGR 0-255 -> dets [N, K, 5], labels [N, K].
 
-    ``input_size`` is (H, W); N is 1, or dynamic with ``dynamic_batch``. ``mixconv_form``: 'padded' | 'split'
-    (:mod:`mixdet.ops.mixconv_onnx`). ``metadata`` goes to the model's metadata_props. Raises
-    :class:`ExportError` (one sentence) for a model or setting it cannot export; returns the written model.
+    ``input_size`` is (H, W); N is 1, or dynamic with ``dynamic_batch``. ``mixconv_form``: 'auto' | 'padded' |
+    'split' (:mod:`mixdet.ops.mixconv_onnx`). ``fast_forms``: export a copy with the layer forms of
+    :mod:`mixdet.deploy.export_forms` and fold every BatchNorm into its Convs (:mod:`mixdet.deploy.onnx_fold`);
+    False exports the modules as they are. ``metadata`` goes to the model's
+    metadata_props. Raises :class:`ExportError` (one sentence) for a model or setting it cannot export;
+    returns the written model.
     """
     check_opset(opset, max_opset())
     check_exportable(detector, input_size)
-    module = End2EndDetector(detector).eval()  # leaves the detector in eval mode
+    detector.eval()
+    module = End2EndDetector(deploy_copy(detector) if fast_forms else detector).eval()
     example = torch.rand(1, 3, *input_size, generator=torch.Generator().manual_seed(0)) * 255
     with onnx_mixconv_form(mixconv_form), torch.no_grad():
         _trace_to_onnx(module, example, path, opset, dynamic_batch)
     model = onnx.load(path)
+    if fast_forms:
+        fold_batchnorms(model)
     custom = custom_domain_nodes(model)
     if custom:
         os.remove(path)

@@ -1,12 +1,16 @@
 """MixConv in standard ONNX operators: what ``mixconv2d`` runs while ``torch.onnx.export`` traces a model.
 
-Two forms give the same result (``ONNX_FORMS``), chosen with :func:`onnx_mixconv_form`:
+Two forms give the same result, chosen with :func:`onnx_mixconv_form` (``ONNX_FORMS``):
 
-* 'padded' (default): one depthwise Conv whose kernels are zero-padded (centred) to the largest kernel
-  size: more multiply-adds, but no Split/Concat copies; 1.10-1.21x faster end to end in ONNX Runtime (CPU);
+* 'padded': one depthwise Conv whose kernels are zero-padded (centred) to the largest kernel size: more
+  multiply-adds, but no Split/Concat copies, and ONNX Runtime (CPU) keeps it in its blocked NCHWc layout;
 * 'split': Split -> one depthwise Conv per kernel size -> Concat, the reference computation. The padded
   form falls back to it where TF 'same' padding is clamped at 0 for a small kernel (the zero ring would
-  shift that group).
+  shift that group);
+* 'auto' (default): per layer, 'split' where its output has at most ``AUTO_SPLIT_MAX_PIXELS`` pixels per
+  channel, else 'padded'. Measured per layer in ONNX Runtime (``benchmark_mixconv_forms.py --layers``):
+  padded is 1.2-6x faster from 12x12 outputs up, split 1.1-1.2x faster on the 6x6 and 10x10 outputs of
+  MixNet's last stage, where the padded form's zero taps cost more than the copies.
 
 TensorFlow 'same' padding is an explicit ``Pad`` (constant pads) before the Conv; no custom-domain node.
 ONNX Runtime timings of the two forms: docs/deployment.md.
@@ -14,6 +18,7 @@ ONNX Runtime timings of the two forms: docs/deployment.md.
 from __future__ import annotations
 
 import contextlib
+import math
 from typing import Iterator, Optional, Sequence
 
 import torch
@@ -22,13 +27,14 @@ import torch.nn.functional as F
 from .explicit_pad import explicit_pad
 from .mixconv_reference import same_padding, symmetric_padding
 
-ONNX_FORMS = ('padded', 'split')
-_form = ['padded']
+ONNX_FORMS = ('auto', 'padded', 'split')
+AUTO_SPLIT_MAX_PIXELS = 100
+_form = ['auto']
 
 
 @contextlib.contextmanager
 def onnx_mixconv_form(form: str) -> Iterator[None]:
-    """Export MixConv in ``form`` ('padded' | 'split') inside the ``with`` block."""
+    """Export MixConv in ``form`` ('auto' | 'padded' | 'split') inside the ``with`` block."""
     if form not in ONNX_FORMS:
         raise ValueError(f'the ONNX MixConv form must be one of {ONNX_FORMS}, got {form!r}')
     previous, _form[0] = _form[0], form
@@ -68,14 +74,32 @@ def _padded_form_is_exact(size: Sequence[int], kernels: Sequence[int], stride: i
                == same_padding(s, largest, stride, dilation)[0] for s in size for k in kernels)
 
 
+def _output_pixels(size: Sequence[int], kernel: int, stride: int, padding: str, dilation: int) -> int:
+    """H_out * W_out of a depthwise conv on an input of ``size`` (H, W)."""
+    if padding == 'same':
+        return math.prod(-(-s // stride) for s in size)
+    pad = symmetric_padding(kernel, dilation)
+    return math.prod((s + 2 * pad - dilation * (kernel - 1) - 1) // stride + 1 for s in size)
+
+
+def layer_form(size: Sequence[int], kernels: Sequence[int], stride: int, padding: str, dilation: int) -> str:
+    """The form ('padded' | 'split') a MixConv layer on an input of ``size`` (H, W) is exported in."""
+    form = _form[0]
+    if form == 'auto':
+        pixels = _output_pixels(size, max(kernels), stride, padding, dilation)
+        form = 'split' if pixels <= AUTO_SPLIT_MAX_PIXELS else 'padded'
+    if form == 'padded' and not _padded_form_is_exact(size, kernels, stride, padding, dilation):
+        return 'split'
+    return form
+
+
 def mixconv2d_onnx(input: torch.Tensor, weights: Sequence[torch.Tensor], bias: Optional[torch.Tensor], stride: int,
                    padding: str, dilation: int) -> torch.Tensor:
     """MixConv on checked arguments in the form chosen by :func:`onnx_mixconv_form`; shapes as ``mixconv2d``."""
     kernels = [int(w.shape[-1]) for w in weights]
     if len(weights) == 1:
         return _depthwise(input, weights[0], bias, stride, padding, dilation)
-    if _form[0] == 'padded' and _padded_form_is_exact([int(s) for s in input.shape[-2:]], kernels, stride, padding,
-                                                      dilation):
+    if layer_form([int(s) for s in input.shape[-2:]], kernels, stride, padding, dilation) == 'padded':
         largest = max(kernels)
         weight = torch.cat([_zero_ring(w, (largest - k) // 2) for w, k in zip(weights, kernels)])
         return _depthwise(input, weight, bias, stride, padding, dilation)

@@ -5,7 +5,7 @@ import torch
 
 from mixdet.deploy import End2EndDetector, ExportError, custom_domain_nodes, export_onnx
 from mixdet.deploy.onnx_graph import op_types
-from mixdet.layers import GroupedConv2d, MixedConv2d
+from mixdet.layers import MixedConv2d
 
 from deploy_helpers import (COCO_CONFIGS, SHAPES_CONFIG, assert_same_detections, build_detector, images,
                             onnx_predictions, pytorch_predictions)
@@ -51,8 +51,11 @@ def test_dynamic_batch_split_mixconv_and_opset_11(tmp_path):
     path = tmp_path / 'model.onnx'
     onnx_model = export_onnx(model, str(path), (192, 192), opset=11, dynamic_batch=True, mixconv_form='split',
                              metadata={'mixdet.checkpoint': 'ckpt.pth'})
-    splits = sum(isinstance(m, (GroupedConv2d, MixedConv2d)) for m in model.modules())
+    splits = sum(isinstance(m, MixedConv2d) for m in model.modules())  # grouped 1x1 convs export as one Conv
     assert onnx_model.opset_import[0].version == 11 and op_types(onnx_model)['Split'] == splits
+    concats = {node.output[0] for node in onnx_model.graph.node if node.op_type == 'Concat'}
+    assert not [node for node in onnx_model.graph.node if node.op_type == 'BatchNormalization'
+                and node.input[0] in concats]  # the split MixConvs' BatchNorms are folded into their Convs
     assert {p.key: p.value for p in onnx.load(path).metadata_props} == {'mixdet.checkpoint': 'ckpt.pth'}
     batch = images(192, count=3)
     for got, expected in zip(onnx_predictions(path, batch), pytorch_predictions(model, batch)):

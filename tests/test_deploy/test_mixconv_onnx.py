@@ -69,6 +69,6 @@ def test_same_padding_of_plain_convs_is_explicit():
 
 
 def test_unknown_form_is_named():
-    with pytest.raises(ValueError, match="one of \\('padded', 'split'\\), got 'fused'"):
+    with pytest.raises(ValueError, match="one of \\('auto', 'padded', 'split'\\), got 'fused'"):
         with onnx_mixconv_form('fused'):
             pass

@@ -1,14 +1,16 @@
 """Export a trained SSD detector to one ONNX model: normalization, network, box decoding and NMS.
 
     python tools/deployment/export_onnx.py CONFIG CHECKPOINT --out model.onnx [--shape 320 | --shape H W]
-        [--opset 17] [--dynamic-batch] [--mixconv padded|split] [--cfg-options k=v ...]
+        [--opset 17] [--dynamic-batch] [--mixconv auto|padded|split] [--cfg-options k=v ...]
 
 Input ``input`` float32 [N, 3, H, W] (BGR pixels 0-255 at the config's test size, N = 1 unless
 --dynamic-batch); outputs ``dets`` float32 [N, K, 5] (x1, y1, x2, y2, score in input pixels) and ``labels``
 int64 [N, K] (-1 past the detections), K = test_cfg.max_per_img: mmdeploy's end2end names and layout.
-Standard ONNX operators only; a model it cannot export is refused with one sentence.
+Standard ONNX operators only; a model it cannot export is refused with one sentence. The model's metadata holds
+the class names, the input format and the config and checkpoint file names (mixdet/deploy/metadata.py).
 """
 import argparse
+import json
 import os.path as osp
 
 from mmengine.config import Config, DictAction
@@ -17,6 +19,7 @@ from mmengine.registry import init_default_scope
 from mixdet.deploy import ExportError, export_onnx
 from mixdet.deploy.export import DEFAULT_OPSET
 from mixdet.deploy.input_size import test_input_size
+from mixdet.deploy.metadata import CLASSES, deploy_metadata
 from mixdet.deploy.onnx_graph import op_types
 from mixdet.engine.checkpoint_fit import load_checkpoint_strictly
 from mixdet.engine.config_setup import apply_cfg_options
@@ -32,9 +35,9 @@ def parse_args():
     parser.add_argument('--shape', type=int, nargs='+', help="input size H or H W (default: the config's test size)")
     parser.add_argument('--opset', type=int, default=DEFAULT_OPSET, help=f'ONNX opset (default {DEFAULT_OPSET})')
     parser.add_argument('--dynamic-batch', action='store_true', help='make the batch dimension dynamic')
-    parser.add_argument('--mixconv', choices=ONNX_FORMS, default='padded',
-                        help='MixConv as one zero-padded Conv (padded, default: faster in ONNX Runtime) or '
-                             'Split + one Conv per kernel size + Concat (split)')
+    parser.add_argument('--mixconv', choices=ONNX_FORMS, default='auto',
+                        help='MixConv as one zero-padded Conv (padded), Split + one Conv per kernel size + Concat '
+                             '(split), or per layer by the measured rule of mixdet/ops/mixconv_onnx.py (auto, default)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config settings, key=value')
     return parser.parse_args()
 
@@ -65,10 +68,14 @@ def main():
         load_checkpoint_strictly(model, args.checkpoint)
     except CheckpointError as error:  # unreadable, unsafe, or not this config's model: one line naming it
         raise SystemExit(str(error)) from error
+    metadata = deploy_metadata(cfg, args.config, args.checkpoint, size)
+    classes = json.loads(metadata[CLASSES])
+    if len(classes) != model.bbox_head.num_classes:
+        raise SystemExit(f'the test dataset of {args.config} has {len(classes)} classes, the model\'s head '
+                         f'{model.bbox_head.num_classes}: set metainfo.classes')
     try:
         onnx_model = export_onnx(model, args.out, size, args.opset, args.dynamic_batch, args.mixconv,
-                                 metadata={'mixdet.config': osp.abspath(args.config),
-                                           'mixdet.checkpoint': osp.abspath(args.checkpoint)})
+                                 metadata=metadata)
     except ExportError as error:
         raise SystemExit(str(error)) from error
     nodes = op_types(onnx_model)

@@ -1,19 +1,22 @@
-"""Evaluate an exported ONNX detector with ONNX Runtime (CPU) on the config's test set, beside PyTorch.
+"""Evaluate exported ONNX detectors (float or INT8) with ONNX Runtime (CPU) on the config's test set, beside PyTorch.
 
-    python tools/deployment/test_onnx.py CONFIG MODEL.onnx [--checkpoint CKPT] [--threads N]
+    python tools/deployment/test_onnx.py CONFIG MODEL.onnx [MODEL.onnx ...] [--checkpoint CKPT] [--threads N]
                                          [--cfg-options k=v ...]
 
-Runs every test image (batch 1) through ONNX Runtime and through the PyTorch model of CONFIG with the
-checkpoint the model was exported from (recorded in the .onnx, or --checkpoint), evaluates both with the
-config's test evaluator (pycocotools' 12 numbers, as tools/test.py prints them) and prints bbox mAP and
-latency per image side by side. Latency: median and mean wall time of one image's prediction (ONNX
-Runtime's ``InferenceSession.run``, PyTorch's ``model.test_step``: preprocessing, network, decoding, NMS;
-not image loading), after 3 warm-up runs; ONNX Runtime's pass over the test set runs first, then PyTorch's.
+Runs every test image (batch 1) through each ONNX model in ONNX Runtime and through the PyTorch model of CONFIG
+with the checkpoint the models were exported from (--checkpoint, else the file named in the first model's
+metadata, looked up beside it; its SHA-256 must match the one every model records), evaluates each with the
+config's test evaluator (pycocotools' 12 numbers, as tools/test.py prints them: the ONNX models in the order
+given, then PyTorch) and prints bbox mAP and latency per image side by side. Latency: median and mean wall time
+of one image's prediction (ONNX Runtime's ``InferenceSession.run``, PyTorch's ``model.test_step``:
+preprocessing, network, decoding, NMS; not image loading), after 3 warm-up runs, the models' runs interleaved
+image by image.
 """
 import argparse
 import os.path as osp
 import statistics
 import time
+from pathlib import Path
 
 import numpy as np
 import onnx
@@ -26,33 +29,42 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 from mmengine.structures import InstanceData
 
+from mixdet.deploy.metadata import CHECKPOINT, CHECKPOINT_SHA256, sha256
+from mixdet.deploy.ort_timing import cpu_session
 from mixdet.engine.checkpoint_fit import load_checkpoint_strictly
 from mixdet.engine.config_setup import apply_cfg_options
 from mixdet.engine.safe_checkpoint import CheckpointError
 
 WARMUP = 3
+PYTORCH = 'PyTorch'
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description='Evaluate an ONNX detector with ONNX Runtime beside PyTorch')
+    parser = argparse.ArgumentParser(description='Evaluate ONNX detectors with ONNX Runtime beside PyTorch')
     parser.add_argument('config', help='config file path')
-    parser.add_argument('model', help='the .onnx file (tools/deployment/export_onnx.py)')
-    parser.add_argument('--checkpoint', help='PyTorch checkpoint (default: the one the model was exported from)')
+    parser.add_argument('models', nargs='+', help='.onnx files (tools/deployment/export_onnx.py, quantize_onnx.py)')
+    parser.add_argument('--checkpoint', help='PyTorch checkpoint (default: the one named in the first model)')
     parser.add_argument('--threads', type=int, default=torch.get_num_threads(),
                         help='threads of ONNX Runtime and PyTorch alike (default: torch.get_num_threads())')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config settings, key=value')
     return parser.parse_args()
 
 
-def exported_checkpoint(model_path: str, checkpoint: str | None) -> str:
-    """--checkpoint, else the checkpoint recorded in the model's metadata; SystemExit when it is not a file."""
+def exported_checkpoint(model_paths: list[str], checkpoint: str | None) -> str:
+    """--checkpoint, else the file named in the first model's metadata beside that model; SystemExit when it is not
+    a file or its SHA-256 differs from one a model records."""
+    metadata = [{p.key: p.value for p in onnx.load(path, load_external_data=False).metadata_props}
+                for path in model_paths]
     if checkpoint is None:
-        metadata = {p.key: p.value for p in onnx.load(model_path, load_external_data=False).metadata_props}
-        checkpoint = metadata.get('mixdet.checkpoint')
-    if checkpoint is None:
-        raise SystemExit(f'{model_path} records no PyTorch checkpoint: pass --checkpoint')
+        if CHECKPOINT not in metadata[0]:
+            raise SystemExit(f'{model_paths[0]} names no PyTorch checkpoint: pass --checkpoint')
+        checkpoint = osp.join(osp.dirname(model_paths[0]), metadata[0][CHECKPOINT])
     if not osp.isfile(checkpoint):
         raise SystemExit(f'the PyTorch checkpoint {checkpoint} is not a file: pass --checkpoint')
+    digest = sha256(checkpoint)
+    for path, props in zip(model_paths, metadata):
+        if props.get(CHECKPOINT_SHA256, digest) != digest:
+            raise SystemExit(f'{path} was exported from another checkpoint than {checkpoint} (SHA-256 differs)')
     return checkpoint
 
 
@@ -69,66 +81,80 @@ def ort_sample(sample: DetDataSample, dets: np.ndarray, labels: np.ndarray) -> D
     return result
 
 
-def evaluate(predict, loader, evaluator: Evaluator) -> tuple[dict, list[float]]:
-    """Run ``predict`` (batch -> DetDataSamples) on every test batch after WARMUP runs on the first one.
+def evaluate(predictors: dict, loader, evaluator_cfg) -> dict[str, tuple[dict, list[float]]]:
+    """Run every predictor (batch -> DetDataSamples) on each test batch in turn, after WARMUP runs on the first.
 
-    Returns the evaluator's metrics and the seconds of each call.
+    Returns per predictor its evaluator's metrics and the seconds of each call.
     """
     first = next(iter(loader))
-    for _ in range(WARMUP):
-        predict(first)
-    seconds = []
+    for predict in predictors.values():
+        for _ in range(WARMUP):
+            predict(first)
+    evaluators, seconds = {}, {name: [] for name in predictors}
+    for name in predictors:
+        evaluators[name] = Evaluator(evaluator_cfg)
+        evaluators[name].dataset_meta = loader.dataset.metainfo
     for data in loader:
-        start = time.perf_counter()
-        samples = predict(data)
-        seconds.append(time.perf_counter() - start)
-        evaluator.process(samples, data)
-    return evaluator.evaluate(len(loader.dataset)), seconds
+        for name, predict in predictors.items():
+            start = time.perf_counter()
+            samples = predict(data)
+            seconds[name].append(time.perf_counter() - start)
+            evaluators[name].process(samples, data)
+    results = {}
+    for name in predictors:
+        print(f'{name} on {len(loader.dataset)} test images:')
+        results[name] = evaluators[name].evaluate(len(loader.dataset)), seconds[name]
+    return results
+
+
+def onnx_predictor(path: str, threads: int):
+    """batch (size 1) -> [DetDataSample] of the ONNX model at ``path``; SystemExit when the test size differs."""
+    session = cpu_session(path, threads)
+    height, width = session.get_inputs()[0].shape[2:]
+
+    def predict(data):
+        sample, image = data['data_samples'][0], data['inputs'][0]
+        if tuple(image.shape[1:]) != (height, width):
+            raise SystemExit(f'{path} takes {height}x{width} images but the test pipeline gives '
+                             f'{image.shape[1]}x{image.shape[2]}: export at this size (--shape)')
+        dets, labels = session.run(None, {'input': image[None].numpy().astype(np.float32)})
+        return [ort_sample(sample, dets[0], labels[0])]
+    return predict
 
 
 def main():
     args = parse_args()
+    names = [Path(path).name for path in args.models]
+    if len(set(names)) != len(names) or PYTORCH in names:
+        raise SystemExit(f'give models with distinct file names (other than {PYTORCH!r}), got {names}')
     cfg = Config.fromfile(args.config)
     apply_cfg_options(cfg, args.cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmdet'))
     torch.set_num_threads(args.threads)
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = args.threads
-    session = ort.InferenceSession(args.model, options, providers=['CPUExecutionProvider'])
-    height, width = session.get_inputs()[0].shape[2:]
+    predictors = {name: onnx_predictor(path, args.threads) for name, path in zip(names, args.models)}
     from mmdet.registry import MODELS
     model = MODELS.build(cfg.model)
     try:
-        load_checkpoint_strictly(model, exported_checkpoint(args.model, args.checkpoint))
+        load_checkpoint_strictly(model, exported_checkpoint(args.models, args.checkpoint))
     except CheckpointError as error:
         raise SystemExit(str(error)) from error
     model.eval()
     cfg.test_dataloader.batch_size = 1
     loader = Runner.build_dataloader(cfg.test_dataloader)
 
-    def run_onnx(data):
-        sample, image = data['data_samples'][0], data['inputs'][0]
-        if tuple(image.shape[1:]) != (height, width):
-            raise SystemExit(f'{args.model} takes {height}x{width} images but the test pipeline gives '
-                             f'{image.shape[1]}x{image.shape[2]}: export at this size (--shape)')
-        dets, labels = session.run(None, {'input': image[None].numpy().astype(np.float32)})
-        return [ort_sample(sample, dets[0], labels[0])]
-
     def run_torch(data):
         with torch.no_grad():
             return model.test_step(data)
 
-    results = {}
-    for name, predict in (('ONNX Runtime', run_onnx), ('PyTorch', run_torch)):  # one after the other
-        print(f'{name} on {len(loader.dataset)} test images:')
-        evaluator = Evaluator(cfg.test_evaluator)
-        evaluator.dataset_meta = loader.dataset.metainfo
-        results[name] = evaluate(predict, loader, evaluator)
-    print(f'{len(loader.dataset)} images at {height}x{width}, batch 1, {args.threads} threads '
-          f'(onnxruntime {ort.__version__}, torch {torch.__version__}):')
-    print(f'{"":14}{"bbox mAP":>10}{"median ms":>11}{"mean ms":>9}')
+    predictors[PYTORCH] = run_torch
+    results = evaluate(predictors, loader, cfg.test_evaluator)
+    image = next(iter(loader))['inputs'][0]
+    print(f'{len(loader.dataset)} images at {image.shape[1]}x{image.shape[2]}, batch 1, {args.threads} threads, '
+          f'runs interleaved (onnxruntime {ort.__version__}, torch {torch.__version__}):')
+    width = max(14, *map(len, names)) + 2
+    print(f'{"":{width}}{"bbox mAP":>10}{"median ms":>11}{"mean ms":>9}')
     for name, (metrics, seconds) in results.items():
-        print(f'{name:14}{metrics["coco/bbox_mAP"]:>10.3f}{1000 * statistics.median(seconds):>11.1f}'
+        print(f'{name:{width}}{metrics["coco/bbox_mAP"]:>10.3f}{1000 * statistics.median(seconds):>11.1f}'
               f'{1000 * statistics.mean(seconds):>9.1f}')
 
 

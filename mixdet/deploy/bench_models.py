@@ -9,7 +9,7 @@ from mmengine.config import Config
 from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 
-from mixdet.engine.checkpoint_fit import load_checkpoint_strictly
+from mixdet.checkpoint import load_checkpoint_strictly
 from mixdet.engine.config_setup import apply_cfg_options
 
 RANDOM = 'random'

@@ -8,7 +8,7 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from mixdet.models.backbones.identify import mixnet_variant
+from mixdet.models.backbones import MixNet
 from mixdet.models.detectors.ssdlite import resolve_widths
 from mixdet.registry import MODELS
 
@@ -47,7 +47,7 @@ def test_config_builds_and_runs_a_forward_pass(path):
 ])
 def test_each_config_builds_its_named_backbone(name, backbone, channels):
     model = MODELS.build(load(f'configs/{name}').model).eval()
-    built = mixnet_variant(model.backbone.state_dict(), prefix='') or type(model.backbone).__name__
+    built = MixNet.variant_of(model.backbone.state_dict()) or type(model.backbone).__name__
     assert built == backbone
     with torch.no_grad():
         taps = model.backbone(torch.randn(1, 3, 64, 64))

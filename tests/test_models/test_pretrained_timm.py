@@ -14,7 +14,7 @@ from safetensors.torch import save_file
 from test_timm_parity import TAPS, random_reference, reference_taps
 
 import mixdet  # noqa: F401  registers MixNet in mmdet's MODELS
-import mixdet.models.backbones.pretrained as pretrained
+import mixdet.models.backbones.mixnet as mixnet
 from mixdet.checkpoint import CheckpointError
 from mixdet.checkpoint.download import cache_path
 
@@ -24,7 +24,7 @@ from http_server import hub_fixture, server_fixture  # noqa: F401  (fixtures)
 @pytest.fixture
 def logs(monkeypatch):
     lines = []
-    monkeypatch.setattr(pretrained, 'print_log', lambda message, **kwargs: lines.append(message))
+    monkeypatch.setattr(mixnet, 'print_log', lambda message, **kwargs: lines.append(message))
     return lines
 
 

@@ -15,7 +15,7 @@ import torch
 from safetensors.torch import save_file
 
 from mixdet.models.backbones import MixNet
-from mixdet.utils.timm_checkpoint import convert_timm_mixnet
+from mixdet.models.backbones.mixnet_timm import convert_timm_mixnet
 
 REPO = Path(__file__).resolve().parents[2]
 TAPS = (0, 1, 2, 3, 4, 'stage5_expansion', 5, 6)

@@ -19,10 +19,9 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
+from mixdet.checkpoint import CheckpointError, load_checkpoint_strictly
 from mixdet.engine.cfg_options import CheckedDictAction
-from mixdet.engine.checkpoint_fit import load_checkpoint_strictly
 from mixdet.engine.config_setup import apply_cfg_options
-from mixdet.engine.safe_checkpoint import CheckpointError
 
 
 def parse_args():

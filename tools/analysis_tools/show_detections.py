@@ -17,10 +17,9 @@ from mmdet.apis import inference_detector, init_detector
 from mmdet.registry import VISUALIZERS
 from mmengine.config import Config
 
+from mixdet.checkpoint import CheckpointError, load_checkpoint_strictly
 from mixdet.engine.cfg_options import CheckedDictAction
-from mixdet.engine.checkpoint_fit import load_checkpoint_strictly
 from mixdet.engine.config_setup import apply_cfg_options
-from mixdet.engine.safe_checkpoint import CheckpointError
 
 
 def parse_args():

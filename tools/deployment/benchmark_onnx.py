@@ -23,12 +23,12 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
+from mixdet.checkpoint import CheckpointError
 from mixdet.deploy import ExportError, export_onnx
 from mixdet.deploy.bench_models import RANDOM, build_detector
 from mixdet.deploy.onnx_graph import conv_macs
 from mixdet.deploy.ort_timing import cpu_session, time_interleaved
 from mixdet.engine.cfg_options import CheckedDictAction
-from mixdet.engine.safe_checkpoint import CheckpointError
 from mixdet.ops.mixconv_onnx import ONNX_FORMS
 from mixdet.utils.complexity import count_macs, count_params
 

@@ -16,14 +16,13 @@ import os.path as osp
 from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
 
+from mixdet.checkpoint import CheckpointError, load_checkpoint_strictly
 from mixdet.deploy import ExportError, export_onnx
 from mixdet.deploy.export import DEFAULT_OPSET
 from mixdet.deploy.input_size import test_input_size
 from mixdet.deploy.metadata import CLASSES, deploy_metadata
 from mixdet.deploy.onnx_graph import op_types
-from mixdet.engine.checkpoint_fit import load_checkpoint_strictly
 from mixdet.engine.config_setup import apply_cfg_options
-from mixdet.engine.safe_checkpoint import CheckpointError
 from mixdet.ops.mixconv_onnx import ONNX_FORMS
 
 

@@ -29,11 +29,10 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 from mmengine.structures import InstanceData
 
+from mixdet.checkpoint import CheckpointError, load_checkpoint_strictly
 from mixdet.deploy.metadata import CHECKPOINT, CHECKPOINT_SHA256, sha256
 from mixdet.deploy.ort_timing import cpu_session
-from mixdet.engine.checkpoint_fit import load_checkpoint_strictly
 from mixdet.engine.config_setup import apply_cfg_options
-from mixdet.engine.safe_checkpoint import CheckpointError
 
 WARMUP = 3
 PYTORCH = 'PyTorch'

@@ -50,6 +50,7 @@ PARITY_S = 'tests/test_models/test_timm_parity.py::test_converted_weights_reprod
 CONFIG_TESTS = 'tests/test_detection/test_configs.py'
 SECURITY_TESTS = 'tests/test_detection/test_checkpoint_security.py'
 READER = 'mixdet/checkpoint/data_reader.py'
+STATE_DICT = 'mixdet/checkpoint/state_dict.py'
 DOWNLOAD = 'mixdet/checkpoint/download.py'
 SCHEMES = 'mixdet/engine/checkpoint_schemes.py'
 READER_TESTS = 'tests/test_checkpoint/test_data_reader.py'
@@ -126,14 +127,14 @@ MUTATIONS = [
              'tests/test_models/test_arch_decode.py::test_make_divisible_matches_mixnet_l_widths'),
     # --- weights
     mutation('converter-keeps-classifier', 'the timm converter keeps the classifier weights',
-             'mixdet/utils/timm_checkpoint.py',
+             'mixdet/models/backbones/mixnet_timm.py',
              '    backbone = {k: v for k, v in state.items() if not k.startswith(CLASSIFIER_PREFIX)}',
              '    backbone = dict(state)',
              'tests/test_models/test_timm_parity.py::test_converted_keys_load_strictly_and_classifier_is_dropped'),
     Mutation('strict-load-ignores-missing', 'strict loading lets missing keys through (left at random init)',
-             (Edit('mixdet/utils/state_dicts.py', 'problems = dict(missing=sorted(set(expected) - set(state)), ',
+             (Edit(STATE_DICT, 'problems = dict(missing=sorted(set(expected) - set(state)), ',
                    'problems = dict(missing=[], '),
-              Edit('mixdet/utils/state_dicts.py', '    module.load_state_dict(state, strict=True)\n',
+              Edit(STATE_DICT, '    module.load_state_dict(state, strict=True)\n',
                    '    module.load_state_dict(state, strict=False)\n')),
              (f'{BACKBONE_TESTS}::test_pretrained_missing_a_key_is_refused',)),
     # --- detector and configs
@@ -209,15 +210,16 @@ MUTATIONS = [
              RUNNER, '            super().resume(filename, *args, **kwargs)',
              '            super().resume(filename, resume_param_scheduler=False)', RESUME_TESTS),
     mutation('message-hub-not-resumed', "--resume drops the run's message hub (log history, best score)",
-             RUNNER, "            checkpoint['message_hub'] = message_hub_state(checkpoint['message_hub'], filename)",
+             RUNNER, "            checkpoint['message_hub'] = message_hub_state(checkpoint['message_hub'], filename, "
+             "HistoryBuffer)",
              "            checkpoint['message_hub'] = dict(log_scalars={}, runtime_info={}, resumed_keys={})",
              RESUME_TESTS),
     mutation('runtime-info-unchecked', "a resumed message hub's best_score/iter/paths are taken unchecked",
-             'mixdet/engine/safe_checkpoint.py', '        problem = _runtime_problem(key, value)',
+             'mixdet/checkpoint/message_hub.py', '        problem = _runtime_problem(key, value)',
              '        problem = None',
              f'{READER_TESTS}::test_runtime_info_of_the_wrong_type_is_refused_before_resuming'),
     mutation('nan-weights-accepted', 'weights holding NaN load (and evaluate to nonsense with exit 0)',
-             'mixdet/utils/state_dicts.py', 'if v.is_floating_point() and not bool(torch.isfinite(v).all())]',
+             STATE_DICT, 'if v.is_floating_point() and not bool(torch.isfinite(v).all())]',
              'if False]', f'{READER_TESTS}::test_weights_with_nan_are_refused'),
     # --- timm's checkpoints by URL / safetensors (Pretrained), downloads
     mutation('timm-classifier-kept', "timm's classifier.* is not dropped (timm checkpoints are refused)",

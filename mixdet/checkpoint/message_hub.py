@@ -3,7 +3,8 @@
 mmengine's ``MessageHub`` holds its log history as ``HistoryBuffer`` objects with numpy arrays inside.
 Checkpoints that mixdet writes store that state as plain data (:func:`message_hub_to_plain`); checkpoints that
 plain mmengine wrote hold inert stand-ins for the buffers once read (:mod:`mixdet.checkpoint.inert`).
-:func:`message_hub_state` rebuilds real buffers from either, after checking every value, for ``--resume``.
+:func:`message_hub_state` rebuilds real buffers from either, after checking every value, for ``--resume`` (the
+caller passes mmengine's ``HistoryBuffer`` class: nothing here imports mmengine).
 Reading the file itself is :func:`mixdet.checkpoint.read_checkpoint` (data only).
 """
 from __future__ import annotations
@@ -11,10 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from mmengine.logging.history_buffer import HistoryBuffer
 
-from mixdet.checkpoint import CheckpointError
-from mixdet.checkpoint.inert import Inert, history_buffer_state
+from .errors import CheckpointError
+from .inert import Inert, history_buffer_state
 
 # Marks a message-hub state written by message_hub_to_plain.
 PLAIN_FORMAT = 'mixdet-plain-v1'
@@ -81,9 +81,10 @@ def _runtime_problem(key: str, value: Any) -> str | None:
     return None
 
 
-def message_hub_state(state: Any, path: str) -> dict:
+def message_hub_state(state: Any, path: str, history_buffer: type) -> dict:
     """The ``MessageHub.load_state_dict`` input for the message hub of a checkpoint (mixdet's plain format or
-    mmengine's own), every value checked: CheckpointError naming ``path`` and the entry otherwise."""
+    mmengine's own), every value checked: CheckpointError naming ``path`` and the entry otherwise. Each log
+    history becomes ``history_buffer(log_history, count_history, max_length)`` (mmengine's HistoryBuffer)."""
     if not isinstance(state, dict) or not all(isinstance(state.get(k), dict) for k in ('log_scalars', 'runtime_info')):
         raise CheckpointError(f'checkpoint {path} has no readable message-hub state (log_scalars, runtime_info)')
     read_buffer = _plain_buffer if state.get('format') == PLAIN_FORMAT else history_buffer_state
@@ -93,7 +94,7 @@ def message_hub_state(state: Any, path: str) -> dict:
         if not isinstance(key, str) or fields is None:
             raise CheckpointError(f'checkpoint {path}: message-hub scalar {key!r} is not a log history (two '
                                   f'equal-length lists of numbers and a positive max length)')
-        scalars[key] = HistoryBuffer(*fields)
+        scalars[key] = history_buffer(*fields)
     runtime_info = to_plain(dict(state['runtime_info']))
     odd = sorted(str(key) for key, value in runtime_info.items() if not isinstance(key, str) or _contains_inert(value))
     if odd:

@@ -1,9 +1,9 @@
-"""Convert timm MixNet checkpoints (``mixnet_{s,m,l}``, ``tf_mixnet_{s,m,l}``) to mixdet backbone checkpoints.
+"""timm's MixNet checkpoints (``mixnet_{s,m,l}``, ``tf_mixnet_{s,m,l}``) as mixdet backbone checkpoints.
 
 mixdet's MixNet keeps timm's module names, so conversion drops the classifier, checks
 that every remaining key and shape matches one of the MixNet-S/M/L builds, and records
-which arch (and the backbone settings the weights need) in the checkpoint's ``meta``.
-Neither timm nor geffnet is needed.
+which arch (and the backbone settings the weights need) in the checkpoint's ``meta``
+(tools/model_converters/convert_timm_mixnet.py). Neither timm nor geffnet is needed.
 """
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from pathlib import Path
 
 import torch
 
-from mixdet.checkpoint import CheckpointError, read_weights
+from mixdet.checkpoint import CheckpointError, checkpoint_state, read_weights
+
+from .mixnet import MixNet
 
 CLASSIFIER_PREFIX = 'classifier.'
 NESTED_KEYS = ('state_dict', 'model', 'state_dict_ema')
@@ -19,20 +21,7 @@ NESTED_KEYS = ('state_dict', 'model', 'state_dict_ema')
 
 def load_timm_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     """Read a timm checkpoint (.pth/.pt/.bin or .safetensors) as data; CheckpointError naming ``path`` otherwise."""
-    state = read_weights(path)
-    for key in NESTED_KEYS:
-        if isinstance(state.get(key), dict):
-            state = state[key]
-            break
-    if not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
-        raise CheckpointError(f'{path} does not hold a state_dict of tensors')
-    return {k[len('module.'):] if k.startswith('module.') else k: v for k, v in state.items()}
-
-
-def _reference_shapes(arch: str) -> dict[str, tuple[int, ...]]:
-    from mixdet.models.backbones import MixNet
-    model = MixNet(arch=arch, out_indices=(6, ), init_cfg=None)
-    return {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    return checkpoint_state(read_weights(path), str(path), nested=NESTED_KEYS)
 
 
 def convert_timm_mixnet(state: dict[str, torch.Tensor], source: str = 'checkpoint') -> tuple[dict, str]:
@@ -46,7 +35,7 @@ def convert_timm_mixnet(state: dict[str, torch.Tensor], source: str = 'checkpoin
         raise CheckpointError(f'{source} is not a timm MixNet checkpoint (no conv_stem.weight key)')
     mismatches = {}
     for arch in ('s', 'm', 'l'):
-        expected = _reference_shapes(arch)
+        expected = MixNet.state_shapes(arch)
         missing = sorted(set(expected) - set(backbone))
         unexpected = sorted(set(backbone) - set(expected))
         wrong = sorted(k for k in set(expected) & set(backbone) if tuple(backbone[k].shape) != expected[k])

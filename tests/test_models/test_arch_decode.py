@@ -1,9 +1,8 @@
 """The arch-table decoder is pure and strict."""
 import pytest
-from mmdet.models.utils import make_divisible
+from mmdet.models.utils import make_divisible as mmdet_make_divisible
 
-from mixdet.models.backbones.arch_decode import CHANNEL_DIVISOR, BlockSpec, decode_arch, decode_block
-from mixdet.models.backbones.mixnet_archs import MIXNET_ARCHS
+from mixdet.archs import CHANNEL_DIVISOR, MIXNET_ARCHS, BlockSpec, decode_arch, decode_block, make_divisible
 
 
 def test_decodes_every_key():
@@ -56,7 +55,14 @@ def test_decoder_does_not_mutate_its_input():
 
 
 def test_make_divisible_matches_mixnet_l_widths():
-    """mmdet's make_divisible with mixdet's divisor rounds as timm (MixNet-L: width 1.3)."""
+    """make_divisible with mixdet's divisor rounds as timm (MixNet-L: width 1.3)."""
     rounded = [make_divisible(c * 1.3, CHANNEL_DIVISOR) for c in (24, 32, 40, 80, 120, 200)]
     assert rounded == [32, 40, 56, 104, 160, 264]
     assert make_divisible(3, CHANNEL_DIVISOR) == 8 and make_divisible(10.1, CHANNEL_DIVISOR) == 16  # never -10%
+
+
+def test_make_divisible_is_mmdets_rule():
+    """mixdet.archs keeps its own copy (no OpenMMLab import); it rounds as mmdet's on every width it may meet."""
+    for value in [v / 10 for v in range(1, 40000, 7)]:
+        for divisor in (1, 4, 8, 16):
+            assert make_divisible(value, divisor) == mmdet_make_divisible(value, divisor), (value, divisor)

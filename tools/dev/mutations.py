@@ -123,7 +123,7 @@ MUTATIONS = [
              '        return (out + x if self.has_residual else out), expansion', '        return out, expansion',
              PARITY_S),
     mutation('channel-divisor-4', 'channels rounded to multiples of 4 (MixNet-L widths, timm weights no longer fit)',
-             'mixdet/models/backbones/arch_decode.py', 'CHANNEL_DIVISOR = 8', 'CHANNEL_DIVISOR = 4',
+             'mixdet/archs/widths.py', 'CHANNEL_DIVISOR = 8', 'CHANNEL_DIVISOR = 4',
              'tests/test_models/test_arch_decode.py::test_make_divisible_matches_mixnet_l_widths'),
     # --- weights
     mutation('converter-keeps-classifier', 'the timm converter keeps the classifier weights',

@@ -15,16 +15,13 @@ from mmcv.cnn import build_norm_layer
 from mmengine.logging import print_log
 from mmengine.model import BaseModule
 from torch import nn
-from mmdet.models.utils import make_divisible
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.utils.checkpoint import checkpoint
 
+from mixdet.archs import CHANNEL_DIVISOR, MIXNET_ARCHS, ArchSpec, decode_arch, make_divisible
 from mixdet.checkpoint import load_pretrained
 from mixdet.layers import DepthwiseSeparableBlock, InvertedResidualBlock, PaddedConv2d
 from mixdet.registry import MODELS
-
-from .arch_decode import CHANNEL_DIVISOR, ArchSpec, decode_arch
-from .mixnet_archs import MIXNET_ARCHS
 
 Tap = Union[int, str]
 TIMM_CLASSIFIER = 'classifier.'  # timm's ImageNet FC, dropped when loading timm checkpoints
@@ -51,7 +48,7 @@ class MixNet(BaseModule):
     :attr:`out_channels` and :attr:`out_strides` list them in that order.
 
     Args:
-        arch: 's', 'm', 'l', or an arch dict (see ``mixnet_archs.py``).
+        arch: 's', 'm', 'l', or an arch dict (see :mod:`mixdet.archs.mixnet`).
         widen_factor: extra channel multiplier on top of the arch's width (head excluded).
         out_indices: taps to return (see table).
         frozen_stages: -1 freezes nothing, 0 the stem, k > 0 the stem and stages 0..k-1.

@@ -1,11 +1,11 @@
 """MixNet-S/M/L architectures as data (Tan & Le, BMVC 2019; TF reference ``mixnet_builder.py``).
 
-Each arch is a dict decoded by :func:`mixdet.models.backbones.arch_decode.decode_arch`:
+Each arch is a dict decoded by :func:`mixdet.archs.decode.decode_arch`:
 
 * ``stem_channels``: width of the 3x3 stride-2 stem conv before width scaling.
 * ``head_channels``: width of the final 1x1 conv (not scaled, as in the TF reference).
 * ``width``: channel multiplier applied to stem and blocks (round to multiples of 8, never down by > 10%).
-* ``stages``: one list of block strings per stage, in timm's grammar (see ``arch_decode.BLOCK_KEYS``).
+* ``stages``: one list of block strings per stage, in timm's grammar (see :data:`mixdet.archs.decode.BLOCK_KEYS`).
 
 MixNet-L is MixNet-M at width 1.3 (TF ``mixnet_l`` calls ``mixnet_m(1.3)``).
 """

@@ -23,8 +23,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from mmdet.models.utils import make_divisible
-
 BLOCK_TYPES = ('ds', 'ir')
 BLOCK_KEYS = ('r', 'k', 'a', 'p', 's', 'e', 'c', 'se', 'nsw', 'nre', 'noskip')
 ARCH_KEYS = ('stem_channels', 'head_channels', 'width', 'stages')
@@ -121,7 +119,7 @@ def decode_block(block: str) -> BlockSpec:
 
 
 def decode_arch(arch: dict) -> ArchSpec:
-    """Decode an arch dict (keys ``ARCH_KEYS``, see ``mixnet_archs.py``) into an :class:`ArchSpec`."""
+    """Decode an arch dict (keys ``ARCH_KEYS``, see :mod:`mixdet.archs.mixnet`) into an :class:`ArchSpec`."""
     if not isinstance(arch, dict):
         raise ValueError(f'arch must be a dict with keys {ARCH_KEYS}, got {arch!r}')
     unknown = set(arch) - set(ARCH_KEYS)
@@ -143,41 +141,3 @@ def decode_arch(arch: dict) -> ArchSpec:
         width=float(arch['width']),
         stages=tuple(tuple(decode_block(b) for b in stage) for stage in stages),
     )
-
-
-# Scaled channel widths are rounded with mmdet's make_divisible(value, CHANNEL_DIVISOR): the nearest multiple, at
-# least the divisor, never down by more than 10% -- timm's round_channels/make_divisible rule, so timm weights fit.
-CHANNEL_DIVISOR = 8
-
-
-@dataclass(frozen=True)
-class DepthwiseLayer:
-    """A depthwise (MixConv) layer of a decoded arch: input [N, channels, height, width], one kernel per group."""
-    name: str
-    channels: int
-    height: int
-    width: int
-    kernels: tuple[int, ...]
-    stride: int
-
-
-def depthwise_layers(spec: ArchSpec, height: int, width: int, widen_factor: float = 1.0) -> list[DepthwiseLayer]:
-    """Every block's depthwise layer, in network order, for an input image of height x width.
-
-    Channels follow the backbone's rounding (``make_divisible`` of the scaled widths, expansion of the
-    block input); a stride-s layer maps a plane to ceil(size / s), as the stride-2 stem does.
-    """
-    multiplier = spec.width * widen_factor
-    channels = make_divisible(spec.stem_channels * multiplier, CHANNEL_DIVISOR)
-    height, width = -(-height // 2), -(-width // 2)
-    layers = []
-    for stage_index, stage in enumerate(spec.stages):
-        repeats = [(block, repeat) for block in stage for repeat in range(block.repeats)]
-        for index, (block, repeat) in enumerate(repeats):
-            stride = block.stride if repeat == 0 else 1
-            mid = channels if block.block_type == 'ds' else \
-                make_divisible(channels * block.exp_ratio, CHANNEL_DIVISOR)
-            layers.append(DepthwiseLayer(f's{stage_index}b{index}', mid, height, width, block.dw_kernels, stride))
-            height, width = -(-height // stride), -(-width // stride)
-            channels = make_divisible(block.out_channels * multiplier, CHANNEL_DIVISOR)
-    return layers

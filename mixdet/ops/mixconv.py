@@ -24,8 +24,9 @@ import torch
 
 from ._loader import LOAD_ERROR, has_kernel
 from .autocast import autocast_arguments
+from .geometry import op_pads
 from .mixconv_onnx import mixconv2d_onnx
-from .mixconv_reference import check_mixconv_args, op_pads, split_conv_cat
+from .mixconv_reference import check_mixconv_args, split_conv_cat
 
 IMPLS = ('auto', 'fused', 'reference')
 IMPL_ENV = 'MIXDET_MIXCONV_IMPL'

@@ -59,7 +59,7 @@ def test_every_depthwise_conv_of_mobilenetv2_is_replaced():
     assert not list(find_depthwise(model.backbone))
     assert [(m.in_channels, m.stride) for m in mixed] == expected
     for m, (channels, _) in zip(mixed, expected):
-        assert m.kernel_sizes == (3, 5, 7) and m.padding == 'symmetric'
+        assert m.kernel_sizes == (3, 5, 7) and m.padding_rule == 'symmetric'
         assert [tuple(conv.weight.shape) for conv in m] == [(c, 1, k, k)
                                                             for c, k in zip(split_channels(channels, 3), (3, 5, 7))]
     assert set(model.replaced.values()) == {3}
@@ -89,7 +89,7 @@ def test_every_depthwise_conv_of_efficientnet_is_replaced_with_same_padding():
     model = wrap(EFFNET, kernel_sizes=(3, 5))
     assert list(model.replaced.values()) == [k for k, blocks in EFFICIENTNET_B0 for _ in range(blocks)]
     mixed = [m for m in model.modules() if isinstance(m, MixedConv2d)]
-    assert len(mixed) == 16 and {m.padding for m in mixed} == {'same'}
+    assert len(mixed) == 16 and {m.padding_rule for m in mixed} == {'same'}
     assert not list(find_depthwise(model.backbone))
 
 
@@ -293,7 +293,7 @@ def test_tf_same_padding_is_kept_and_embeds_exactly(size):
     x = torch.randn(2, 6, *size, dtype=torch.float64)
     expected = model(x)
     replaced = swap_depthwise(model, (5, 7, 9), 'all')
-    assert replaced == {'0': 3, '1': 5} and model[0].padding == model[1].padding == 'same'
+    assert replaced == {'0': 3, '1': 5} and model[0].padding_rule == model[1].padding_rule == 'same'
     assert (model[0].stride, model[1].stride) == (2, 1)
     model.load_state_dict(embed_depthwise_state(state, model, replaced, 'weights.pth'))
     torch.testing.assert_close(model(x), expected, rtol=1e-12, atol=1e-12)

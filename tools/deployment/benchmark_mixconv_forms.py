@@ -88,7 +88,8 @@ def benchmark_layers(model: nn.Module, size: tuple[int, int], threads: int, runs
             sessions = {form: layer_session(module, in_channels, out_channels, x, threads, form)
                         for form in ('padded', 'split')}
             what = f'MixConv k={",".join(map(str, module.kernel_sizes))} C={in_channels} s{module.stride}'
-            rule = layer_form((height, width), module.kernel_sizes, module.stride, module.padding, module.dilation)
+            rule = layer_form((height, width), module.kernel_sizes, module.stride, module.padding_rule,
+                              module.dilation)
         else:
             sessions = {form: layer_session(conv, in_channels, out_channels, x, threads)
                         for form, conv in ((f, grouped_as_conv(module, f)) for f in ('grouped', 'dense'))}

@@ -65,7 +65,8 @@ MUTATIONS = [
              REFERENCE, '    sizes[0] += channels - sum(sizes)', '    sizes[-1] += channels - sum(sizes)',
              'tests/test_ops/test_mixconv_reference.py::test_split_channels_follows_tf_rule'),
     mutation('same-pad-side', "TF 'same' padding puts the odd pad before (top/left) instead of after",
-             REFERENCE, '    return total // 2, total - total // 2', '    return total - total // 2, total // 2',
+             'mixdet/ops/geometry.py', '    return total // 2, total - total // 2',
+             '    return total - total // 2, total // 2',
              'tests/test_ops/test_mixconv_reference.py::test_same_padding_matches_tensorflow'),
     mutation('cpu-stride2-tap', 'CPU kernel: odd kernel columns read the wrong phase column at stride 2 (forward '
              'of wide planes, weight gradient)', CPU_KERNEL,

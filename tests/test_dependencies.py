@@ -26,7 +26,8 @@ def test_installed_stack_passes():
 
 def test_missing_package_names_the_install_command(monkeypatch):
     fake_versions(monkeypatch, mmdet=None)
-    with pytest.raises(ImportError, match=r'needs mmdet>=3.3.0,<3.4, which is not installed.*pip install mmdet==3.3.0'):
+    with pytest.raises(ImportError, match=r'needs mmdet>=3.3.0,<3.4, which is not installed.*'
+                                          r'pip install "mmdet>=3.3.0,<3.4"'):
         check_dependencies()
 
 
@@ -34,7 +35,7 @@ def test_wrong_version_is_named(monkeypatch):
     fake_versions(monkeypatch, mmcv='2.2.0')
     assert dependency_problems() == [
         'mixdet needs mmcv>=2.1.0,<2.2.0 but mmcv 2.2.0 is installed: run `make install` '
-        '(or `MMCV_WITH_OPS=1 pip install --no-build-isolation mmcv==2.1.0`).']
+        '(or `MMCV_WITH_OPS=1 pip install --no-build-isolation "mmcv>=2.1.0,<2.2.0"`).']
 
 
 def test_mmcv_without_compiled_ops_is_refused(monkeypatch):

@@ -11,7 +11,8 @@ from pathlib import Path
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from mixdet.utils.dependencies import REQUIREMENTS
+from mixdet.ops import _loader
+from mixdet.utils import dependencies
 
 REPO = Path(__file__).resolve().parents[1]
 EXTRA_FOR = {'mixdet/deploy': 'deploy'}  # package folder -> the extra that declares what it imports
@@ -65,10 +66,25 @@ def test_installed_metadata_lists_the_requirement_files():
     assert metadata == expected
 
 
-def test_version_ranges_are_the_import_time_checks():
-    ranges = {canonicalize_name(r.name): r.specifier for r in map(Requirement, requirement_lines('runtime'))}
-    for name, (low, high, _) in REQUIREMENTS.items():
-        assert ranges[name] == Requirement(f'{name}>={low},<{high}').specifier, name
+def test_the_import_time_checks_read_the_ranges_of_runtime_txt(monkeypatch):
+    """The check and mixdet.ops's torch minimum take every >=,< range of runtime.txt (the one place of the ranges),
+    from the file in a checkout and from the installed metadata elsewhere."""
+    ranges = {r.name: r.specifier for r in map(Requirement, requirement_lines('runtime'))
+              if {s.operator for s in r.specifier} == {'>=', '<'}}
+    assert set(ranges) == {'torch', 'mmengine', 'mmcv', 'mmdet'}
+    read = {name: Requirement(f'{name}>={low},<{high}').specifier for name, (low, high) in
+            dependencies.declared_ranges().items()}
+    assert read == ranges
+    monkeypatch.setattr(dependencies, 'RUNTIME_FILE', REPO / 'no-such-file.txt')
+    dependencies.declared_ranges.cache_clear()
+    try:
+        from_metadata = {name: Requirement(f'{name}>={low},<{high}').specifier for name, (low, high) in
+                         dependencies.declared_ranges().items()}
+    finally:
+        monkeypatch.undo()
+        dependencies.declared_ranges.cache_clear()
+    assert from_metadata == ranges
+    assert _loader.MIN_TORCH == str(next(s.version for s in ranges['torch'] if s.operator == '>='))
 
 
 def test_import_mixdet_needs_no_extra():

@@ -11,7 +11,7 @@ import torch
 
 from mixdet.archs import MIXNET_ARCHS, decode_arch, depthwise_layers
 from mixdet.ops import _loader, backend, mixconv2d, mixconv2d_reference, split_channels
-from mixdet.ops.mixconv import CUDA_MAX_GROUPS
+from mixdet.ops.mixconv import cuda_limits
 
 # The distinct mixed-kernel depthwise layers of MixNet-S/M/L, (channels, kernels, stride), from the arch tables; the
 # spatial size is left to the test (MixNet-L's 1584 channels split into groups of 396, its 624 into 156).
@@ -271,12 +271,23 @@ def test_cuda_random_shapes_gradcheck_opcheck_and_determinism():
 def test_cuda_limits_fall_back_or_raise(monkeypatch):
     monkeypatch.setattr('mixdet.ops.mixconv._warned', set())
     too_large = make_case(6, [13], 9, device='cuda')
-    too_many = make_case(2 * (CUDA_MAX_GROUPS + 1), [3] * (CUDA_MAX_GROUPS + 1), 9, device='cuda')
+    too_many = make_case(18, [3] * 9, 9, device='cuda')
     for x, weights in (too_large, too_many):
-        with pytest.raises(RuntimeError, match='the CUDA kernel supports up to'):
+        with pytest.raises(RuntimeError, match='the CUDA kernels do not take this call'):
             mixconv2d(x, weights, impl='fused')
         with pytest.warns(RuntimeWarning, match='reference'):
             torch.testing.assert_close(mixconv2d(x, weights), mixconv2d_reference(x, weights))
+
+
+def test_the_cuda_limits_are_the_planners():
+    """mixconv2d asks the C++ planner which calls the CUDA kernels take (any build, no GPU needed)."""
+    for layer in MIXNET_LAYERS:
+        assert cuda_limits(tuple(layer[1]), layer[2], 1) is None, layer
+    for kernels, stride, dilation, reason in [((3, ) * 9, 1, 1, 'at most 8 groups, got 9'),
+                                              ((3, 13), 2, 1, 'kernel sizes 1, 3, 5, 7, 9 and 11 are compiled'),
+                                              ((3, 5), 3, 1, 'stride must be 1 or 2, got 3'),
+                                              ((3, ), 1, 2, 'dilation must be 1, got 2')]:
+        assert reason in cuda_limits(kernels, stride, dilation), (kernels, stride, dilation)
 
 
 def test_cpu_auto_rule_runs_reference_for_fp32_inference(monkeypatch):

@@ -13,7 +13,7 @@ from mmdet.registry import MODELS
 from mmengine.registry import DefaultScope
 from mmengine.runner import CheckpointLoader, load_checkpoint
 
-import mixdet  # noqa: F401  (registers mixdet's modules and its checkpoint loaders)
+import mixdet.modules  # noqa: F401  (registers mixdet's modules and its checkpoint loaders)
 from mixdet.checkpoint import CheckpointError
 
 from conftest import FAST, SHAPES_CONFIG, run_tool

@@ -1,31 +1,14 @@
 """A whole SSDLite-MixNet-S loss step under CPU bfloat16 autocast, the mechanism of `tools/train.py --amp`."""
 import torch
-from mmdet.structures import DetDataSample
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
-from mmengine.structures import InstanceData
 
 from mixdet.registry import MODELS
+from mixdet.testing.batches import synthetic_batch
 
 from conftest import REPO
 
 init_default_scope('mmdet')
-
-
-def generated_batch(size=160, batch=2, seed=0):
-    """Images [batch, 3, size, size] and samples with 3 random boxes each (80 COCO classes)."""
-    gen = torch.Generator().manual_seed(seed)
-    images = torch.randn(batch, 3, size, size, generator=gen)
-    samples = []
-    for _ in range(batch):
-        xy = torch.rand(3, 2, generator=gen) * size * 0.6
-        wh = 16 + torch.rand(3, 2, generator=gen) * size * 0.4
-        sample = DetDataSample(metainfo=dict(img_shape=(size, size), pad_shape=(size, size), ori_shape=(size, size),
-                                             scale_factor=(1.0, 1.0), batch_input_shape=(size, size)))
-        sample.gt_instances = InstanceData(bboxes=torch.cat([xy, (xy + wh).clamp(max=size)], 1),
-                                           labels=torch.randint(0, 80, (3,), generator=gen))
-        samples.append(sample)
-    return images, samples
 
 
 def loss_step(model, images, samples, autocast):
@@ -43,7 +26,7 @@ def test_ssdlite_mixnet_s_loss_step_under_bfloat16_autocast():
     torch.manual_seed(0)
     model = MODELS.build(cfg.model)
     model.init_weights()
-    images, samples = generated_batch()
+    images, samples = synthetic_batch(160, 2, num_classes=80)
     _, grads = loss_step(model.train(), images, samples, autocast=True)
     assert len(grads) == sum(1 for _ in model.parameters())
     for name, grad in grads.items():

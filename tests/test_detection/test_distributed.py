@@ -15,7 +15,8 @@ HERE = Path(__file__).resolve().parent
 def test_two_process_ddp_training_keeps_ranks_identical(shapes_root, tmp_path):
     config = tmp_path / 'ddp_probe.py'
     config.write_text(f"_base_ = '{SHAPES_CONFIG}'\n"
-                      "custom_imports = dict(imports=['mixdet', 'rank_weights_hook'], allow_failed_imports=False)\n"
+                      "custom_imports = dict(imports=['mixdet.modules', 'rank_weights_hook'], "
+                      "allow_failed_imports=False)\n"
                       "custom_hooks = [dict(type='RankWeightsDumpHook')]\n")
     env = dict(os.environ, OMP_NUM_THREADS='1',
                PATH=f'{Path(sys.executable).parent}:{os.environ["PATH"]}',
@@ -42,7 +43,8 @@ def test_two_process_ddp_training_keeps_ranks_identical(shapes_root, tmp_path):
 def test_a_hung_rank_ends_the_job_after_the_collective_timeout(shapes_root, tmp_path):
     config = tmp_path / 'ddp_hang.py'
     config.write_text(f"_base_ = '{SHAPES_CONFIG}'\n"
-                      "custom_imports = dict(imports=['mixdet', 'stop_rank_hook'], allow_failed_imports=False)\n"
+                      "custom_imports = dict(imports=['mixdet.modules', 'stop_rank_hook'], "
+                      "allow_failed_imports=False)\n"
                       "custom_hooks = [dict(type='StopRankHook')]\n")
     env = dict(os.environ, OMP_NUM_THREADS='1',
                PATH=f'{Path(sys.executable).parent}:{os.environ["PATH"]}',

@@ -4,14 +4,13 @@ from pathlib import Path
 
 import pytest
 import torch
-from mmdet.structures import DetDataSample
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
-from mmengine.structures import InstanceData
 from mmengine.utils import get_installed_path
 
 from mixdet.layers import MixedConv2d
 from mixdet.registry import MODELS
+from mixdet.testing.batches import synthetic_batch
 
 REPO = Path(__file__).resolve().parents[2]
 MMDET_CONFIG = 'ssd/ssdlite_mobilenetv2-scratch_8xb24-600e_coco.py'  # the _base_ of PLAIN ('mmdet::...')
@@ -37,7 +36,7 @@ def as_dict(path):
 def test_plain_baseline_is_mmdets_config_with_mixdets_fixes():
     mmdet = as_dict(Path(get_installed_path('mmdet'), '.mim/configs', MMDET_CONFIG))
     ours = as_dict(PLAIN)
-    assert ours.pop('custom_imports') == dict(imports=['mixdet'], allow_failed_imports=False)
+    assert ours.pop('custom_imports') == dict(imports=['mixdet.modules'], allow_failed_imports=False)
     assert ours['model']['bbox_head'].pop('type') == 'MixdetSSDHead' and mmdet['model']['bbox_head'].pop('type')
     assert ours['train_dataloader'].pop('drop_last') is True and 'drop_last' not in mmdet['train_dataloader']
     assert ours.pop('runner_type') == 'MixdetRunner' and 'runner_type' not in mmdet
@@ -73,19 +72,6 @@ def test_mixconv_configs_wrap_only_the_backbone(plain, mixconv, kernel_sizes):
     assert mixed == plain
 
 
-def images_and_samples(size=128, batch=2):
-    """Random images and two boxes per image (80 classes)."""
-    gen = torch.Generator().manual_seed(0)
-    samples = []
-    for _ in range(batch):
-        sample = DetDataSample(metainfo=dict(img_shape=(size, size), pad_shape=(size, size), ori_shape=(size, size),
-                                             scale_factor=(1.0, 1.0), batch_input_shape=(size, size)))
-        sample.gt_instances = InstanceData(bboxes=torch.tensor([[8., 10., 60., 70.], [50., 40., 120., 110.]]),
-                                           labels=torch.randint(0, 80, (2, ), generator=gen))
-        samples.append(sample)
-    return torch.randn(batch, 3, size, size, generator=gen), samples
-
-
 @pytest.mark.parametrize('autocast', [False, True])
 def test_detector_loss_step_through_the_fused_op(monkeypatch, autocast):
     monkeypatch.setenv('MIXDET_MIXCONV_IMPL', 'fused')  # an error instead of a silent fallback
@@ -93,7 +79,7 @@ def test_detector_loss_step_through_the_fused_op(monkeypatch, autocast):
     model = MODELS.build(Config.fromfile(MIXCONV357).model)
     model.init_weights()
     model.train()
-    images, samples = images_and_samples()
+    images, samples = synthetic_batch(128, 2, num_classes=80, boxes=2)
     with torch.autocast('cpu', dtype=torch.bfloat16, enabled=autocast):
         losses = model.loss(images, samples)
     total = sum(sum(v) if isinstance(v, list) else v for v in losses.values())

@@ -10,8 +10,8 @@ from mixdet.models.backbones import MixConvBackbone
 from mixdet.models.backbones.depthwise_swap import find_depthwise, swap_depthwise
 from mixdet.models.backbones.kernel_embed import embed_depthwise_state
 from mixdet.ops import split_channels
+from mixdet.ops.complexity import count_macs, count_params
 from mixdet.registry import MODELS
-from mixdet.utils.complexity import count_macs, count_params
 
 # mmdet's MobileNetV2: (expand ratio, channels, blocks, stride) per layer; one depthwise 3x3 per block.
 MOBILENETV2 = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2),

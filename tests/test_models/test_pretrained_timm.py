@@ -13,8 +13,8 @@ from mmdet.registry import MODELS
 from safetensors.torch import save_file
 from test_timm_parity import TAPS, random_reference, reference_taps
 
-import mixdet  # noqa: F401  registers MixNet in mmdet's MODELS
 import mixdet.models.backbones.mixnet as mixnet
+import mixdet.modules  # noqa: F401  registers MixNet in mmdet's MODELS
 from mixdet.checkpoint import CheckpointError
 from mixdet.checkpoint.download import cache_path
 

@@ -2,7 +2,7 @@
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-import mixdet.utils.complexity  # noqa: F401  (registers the formula)
+import mixdet.ops.complexity  # noqa: F401  (registers the formula)
 from mixdet.ops import mixconv2d, split_channels
 
 

@@ -243,7 +243,8 @@ def run_model(args, device: torch.device) -> None:
     """Images/s of a MixNet backbone training step, fused op vs reference."""
     from mmdet.registry import MODELS
 
-    import mixdet  # noqa: F401  (registers MixNet in mmdet's MODELS; needs mmengine, mmcv and mmdet)
+    from mixdet.modules import register_all_modules  # MixNet in mmdet's MODELS; needs mmengine, mmcv and mmdet
+    register_all_modules()
     timer = Timer(device, args.warmup, max(5, args.iters // 5))
     for arch in args.arch:
         for size in args.size:

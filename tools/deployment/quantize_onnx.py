@@ -14,11 +14,12 @@ import os.path as osp
 
 import numpy as np
 import onnxruntime as ort
-from mmengine.config import Config, DictAction
-from mmengine.registry import init_default_scope
+from mmengine.config import Config
 
+from mixdet.apis import init_config
 from mixdet.deploy.quantize import CALIBRATION_METHODS, quantize_detector
-from mixdet.engine.config_setup import apply_cfg_options
+from mixdet.engine.cfg_options import CheckedDictAction
+from mixdet.engine.config_check import ConfigError
 
 
 def parse_args():
@@ -29,7 +30,8 @@ def parse_args():
     parser.add_argument('--calib-images', type=int, default=100, help='training images to calibrate on (100)')
     parser.add_argument('--calib-method', choices=sorted(CALIBRATION_METHODS), default='minmax',
                         help='activation range estimate (default minmax)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config settings, key=value')
+    parser.add_argument('--cfg-options', nargs='+', action=CheckedDictAction,
+                        help='override config settings, key=value')
     return parser.parse_args()
 
 
@@ -57,9 +59,10 @@ def main():
     args = parse_args()
     if not osp.isfile(args.model):
         raise SystemExit(f'model not found: {args.model}')
-    cfg = Config.fromfile(args.config)
-    apply_cfg_options(cfg, args.cfg_options)
-    init_default_scope(cfg.get('default_scope', 'mmdet'))
+    try:
+        cfg = init_config(args.config, args.cfg_options)
+    except ConfigError as error:  # one line naming the option
+        raise SystemExit(str(error)) from error
     height, width = ort.InferenceSession(args.model, providers=['CPUExecutionProvider']).get_inputs()[0].shape[2:]
     dataset = calibration_set(cfg)
     if not 1 <= args.calib_images <= len(dataset):

@@ -101,7 +101,7 @@ MUTATIONS = [
              '                return op(*args)',
              f'{AUTOCAST_TESTS}::test_op_has_autocast_kernels'),
     mutation('flops-per-group-channels', 'FLOP formula of the fused op forgets the channels of each group',
-             'mixdet/utils/complexity.py', 'sum(c * kh * kw for c, _, kh, kw in w_shapes)',
+             'mixdet/ops/complexity.py', 'sum(c * kh * kw for c, _, kh, kw in w_shapes)',
              'sum(kh * kw for c, _, kh, kw in w_shapes)',
              'tests/test_tools/test_complexity.py::test_fused_op_counts_the_flops_of_split_conv_cat'),
     # --- the MixNet backbone

@@ -5,9 +5,9 @@
 
 Made for a machine with Python, a CUDA build of torch, nvcc (the binary or a wrapper script), ninja, timm and
 pytest but **no OpenMMLab packages, mixdet not installed and no network**: it runs from the repository root of a
-plain checkout (it puts that root on ``sys.path`` and ``PYTHONPATH`` and sets ``MIXDET_OPS_ONLY=1``, so nothing
-imports mmdet, mmcv or mmengine). When the GPU, torch's CUDA or the CUDA toolkit is missing, the first line
-printed (and of the report) says which, and nothing else runs.
+plain checkout (it puts that root on ``sys.path`` and ``PYTHONPATH``; ``import mixdet`` imports no OpenMMLab
+package, and nothing it runs imports mmdet, mmcv or mmengine). When the GPU, torch's CUDA or the CUDA toolkit is
+missing, the first line printed (and of the report) says which, and nothing else runs.
 
 Sections, each appended to ``<out>/report.md`` as soon as it is finished (a crash or a timeout keeps the
 finished ones), each bounded by what is left of ``--budget`` seconds:
@@ -43,11 +43,10 @@ from typing import Optional
 
 REPO = Path(__file__).resolve().parents[2]
 # A plain checkout: mixdet from the repository root (here and in the test subprocess), benchmark_mixconv and
-# cuda_toolkit from their tool folders. MIXDET_OPS_ONLY: importing mixdet imports no OpenMMLab package.
+# cuda_toolkit from their tool folders.
 sys.path[:0] = [str(REPO), str(REPO / 'tools' / 'analysis_tools'), str(REPO / 'tools' / 'misc')]
 os.environ['PYTHONPATH'] = os.pathsep.join([str(REPO)] + [p for p in os.environ.get('PYTHONPATH', '').split(os.pathsep)
                                                           if p])
-os.environ['MIXDET_OPS_ONLY'] = '1'
 
 import torch  # noqa: E402
 from cuda_toolkit import cuda_home  # noqa: E402

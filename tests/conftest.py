@@ -11,6 +11,9 @@ import tempfile
 from pathlib import Path
 
 import pytest
+import torch
+
+from mixdet.testing.http_server import PROXY_VARIABLES, running_server
 
 REPO = Path(__file__).resolve().parents[1]
 OPENMMLAB_FREE = REPO / 'tests' / 'test_ops'  # collected on the GPU machine, where OpenMMLab is not installed
@@ -65,3 +68,21 @@ def trained_work_dir(shapes_root, tmp_path_factory):
     run_tool('tools/train.py', SHAPES_CONFIG, '--work-dir', work_dir,
              '--cfg-options', f'data_root={shapes_root}/', *FAST)
     return work_dir
+
+
+@pytest.fixture
+def server():
+    """A local HTTP server (mixdet/testing/http_server.py): ``server.files[path] = body``, ``server.requests``."""
+    with running_server() as httpd:
+        yield httpd
+
+
+@pytest.fixture
+def hub(tmp_path, monkeypatch):
+    """torch's hub folder under tmp_path; no proxy between the test and its server."""
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch'))
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    hub_dir = tmp_path / 'torch' / 'hub'
+    assert str(torch.hub.get_dir()) == str(hub_dir), 'torch.hub.set_dir was called elsewhere; TORCH_HOME is ignored'
+    return hub_dir

@@ -15,9 +15,10 @@ from mixdet.checkpoint import CheckpointError, load_state_strictly, read_checkpo
 from mixdet.checkpoint.data_reader import ADMITTED_NAMES
 from mixdet.checkpoint.inert import HISTORY_BUFFER, Inert, InertAttribute, is_inert
 from mixdet.checkpoint.message_hub import message_hub_state
+from mixdet.testing.mmengine_files import (CallsSystem, Evaluates, PlantedHistoryBuffer, marker_code,
+                                           mmengine_runner_checkpoint)
 
 from conftest import REPO
-from mmengine_files import CallsSystem, Evaluates, PlantedHistoryBuffer, marker_code, mmengine_runner_checkpoint
 
 
 @pytest.fixture(scope='module')

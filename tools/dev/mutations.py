@@ -45,10 +45,10 @@ RUNNER = 'mixdet/engine/runner.py'
 HOOK = 'mixdet/engine/checkpoint_hook.py'
 OP_TESTS = 'tests/test_ops/test_mixconv_op.py'
 AUTOCAST_TESTS = 'tests/test_ops/test_mixconv_autocast.py'
-BACKBONE_TESTS = 'tests/test_models/test_mixnet_backbone.py'
-PARITY_S = 'tests/test_models/test_timm_parity.py::test_converted_weights_reproduce_timm[mixnet-s]'
-CONFIG_TESTS = 'tests/test_detection/test_configs.py'
-SECURITY_TESTS = 'tests/test_detection/test_checkpoint_security.py'
+BACKBONE_TESTS = 'tests/test_models/test_backbones/test_mixnet_backbone.py'
+PARITY_S = 'tests/test_models/test_backbones/test_timm_parity.py::test_converted_weights_reproduce_timm[mixnet-s]'
+CONFIG_TESTS = 'tests/test_configs/test_configs.py'
+SECURITY_TESTS = 'tests/test_engine/test_checkpoint_security.py'
 READER = 'mixdet/checkpoint/data_reader.py'
 STATE_DICT = 'mixdet/checkpoint/state_dict.py'
 DOWNLOAD = 'mixdet/checkpoint/download.py'
@@ -56,8 +56,8 @@ SCHEMES = 'mixdet/engine/checkpoint_schemes.py'
 READER_TESTS = 'tests/test_checkpoint/test_data_reader.py'
 DOWNLOAD_TESTS = 'tests/test_checkpoint/test_download.py'
 HOOK_TESTS = 'tests/test_engine/test_checkpoint_hook.py'
-RESUME_TESTS = 'tests/test_detection/test_resume.py'
-TIMM_TESTS = 'tests/test_models/test_pretrained_timm.py'
+RESUME_TESTS = 'tests/test_engine/test_resume.py'
+TIMM_TESTS = 'tests/test_models/test_backbones/test_pretrained_timm.py'
 
 MUTATIONS = [
     # --- the MixConv op
@@ -103,7 +103,7 @@ MUTATIONS = [
     mutation('flops-per-group-channels', 'FLOP formula of the fused op forgets the channels of each group',
              'mixdet/ops/complexity.py', 'sum(c * kh * kw for c, _, kh, kw in w_shapes)',
              'sum(kh * kw for c, _, kh, kw in w_shapes)',
-             'tests/test_tools/test_complexity.py::test_fused_op_counts_the_flops_of_split_conv_cat'),
+             'tests/test_ops/test_complexity.py::test_fused_op_counts_the_flops_of_split_conv_cat'),
     # --- the MixNet backbone
     mutation('out-indices-order', 'taps come in the order of out_indices, not in network order', MIXNET,
              '        return tuple(t for t in order if t in out_indices)', '        return tuple(out_indices)',
@@ -125,13 +125,13 @@ MUTATIONS = [
              PARITY_S),
     mutation('channel-divisor-4', 'channels rounded to multiples of 4 (MixNet-L widths, timm weights no longer fit)',
              'mixdet/archs/widths.py', 'CHANNEL_DIVISOR = 8', 'CHANNEL_DIVISOR = 4',
-             'tests/test_models/test_arch_decode.py::test_make_divisible_matches_mixnet_l_widths'),
+             'tests/test_archs/test_decode.py::test_make_divisible_matches_mixnet_l_widths'),
     # --- weights
     mutation('converter-keeps-classifier', 'the timm converter keeps the classifier weights',
              'mixdet/models/backbones/mixnet_timm.py',
              '    backbone = {k: v for k, v in state.items() if not k.startswith(CLASSIFIER_PREFIX)}',
              '    backbone = dict(state)',
-             'tests/test_models/test_timm_parity.py::test_converted_keys_load_strictly_and_classifier_is_dropped'),
+             'tests/test_models/test_backbones/test_timm_parity.py::test_converted_keys_load_strictly_and_classifier_is_dropped'),
     Mutation('strict-load-ignores-missing', 'strict loading lets missing keys through (left at random init)',
              (Edit(STATE_DICT, 'problems = dict(missing=sorted(set(expected) - set(state)), ',
                    'problems = dict(missing=[], '),
@@ -152,7 +152,7 @@ MUTATIONS = [
     mutation('coco-drop-last-off', 'the COCO train loader keeps a last batch of one image (BatchNorm fails on it)',
              'configs/ssdlite_mixnet/ssdlite_mobilenetv2-scratch_8xb24-600e_coco.py', 'drop_last=True,',
              'drop_last=False,',
-             'tests/test_detection/test_coco_layout.py'),
+             'tests/test_configs/test_coco_layout.py'),
     mutation('data-root-misses-evaluators', '--cfg-options data_root=... does not reach the COCO evaluators',
              'mixdet/engine/config_setup.py', 'if ann_file and ann_file.startswith(old_root):',
              'if ann_file and ann_file.startswith(new_root):',
@@ -160,29 +160,29 @@ MUTATIONS = [
     # --- datasets
     mutation('absurd-box-kept', 'a box reaching absurdly far outside its image (1e30) is trained on, as mmdet does',
              'mixdet/datasets/box_check.py', '        return ABSURD', '        return None',
-             'tests/test_detection/test_bad_input.py::test_unusable_boxes_are_skipped_and_counted_by_reason'),
+             'tests/test_datasets/test_bad_input.py::test_unusable_boxes_are_skipped_and_counted_by_reason'),
     mutation('undecodable-image-not-skipped', "undecodable training images stop training (mmcv's message not "
              'recognised)', CHECKED_COCO, "DECODE_FAILURE = 'failed to load image'",
              "DECODE_FAILURE = 'Failed to load image'",
-             'tests/test_detection/test_bad_input.py::test_corrupt_images_are_skipped_and_counted_when_training'),
+             'tests/test_datasets/test_bad_input.py::test_corrupt_images_are_skipped_and_counted_when_training'),
     mutation('missing-images-evaluated', 'missing image files are skipped in evaluation too, which then scores '
              'another set of images', CHECKED_COCO, '        if self.test_mode:\n            self._check_evaluable()\n',
              '',
-             'tests/test_detection/test_bad_input.py::test_missing_image_files_skip_in_training_and_fail_in_testing'),
+             'tests/test_datasets/test_bad_input.py::test_missing_image_files_skip_in_training_and_fail_in_testing'),
     mutation('class-order-unchecked', 'metainfo classes in another order than the file\'s categories are accepted '
              '(predictions carry the wrong names)', 'mixdet/datasets/category_check.py',
              '    if file_order != list(classes):', '    if False:',
-             'tests/test_detection/test_bad_input.py::test_malformed_class_lists_are_refused'),
+             'tests/test_datasets/test_bad_input.py::test_malformed_class_lists_are_refused'),
     mutation('evaluator-file-unchecked', 'an evaluator reading another annotation file than its dataset is accepted',
              'mixdet/datasets/data_check_hook.py', '        if osp.realpath(ann_file) != osp.realpath(dataset_file):',
-             '        if False:', 'tests/test_detection/test_data_check.py',
+             '        if False:', 'tests/test_datasets/test_data_check.py',
              k='fit_the_data'),
     mutation('shapes-bbox-off-by-one', 'shapes dataset: boxes one pixel too narrow (bbox from mask)',
              'mixdet/datasets/shapes.py', 'float(cols[-1] + 1 - x0)', 'float(cols[-1] - x0)',
-             'tests/test_shapes_dataset.py::test_boxes_are_tight_around_the_full_shape_mask'),
+             'tests/test_datasets/test_shapes_dataset.py::test_boxes_are_tight_around_the_full_shape_mask'),
     mutation('shapes-area-of-full-mask', 'shapes dataset: area of the full shape, not of its visible part',
              'mixdet/datasets/shapes.py', "area=int(shape['visible'].sum())", "area=int(shape['mask'].sum())",
-             'tests/test_shapes_dataset.py::test_occluded_objects_are_kept_only_while_mostly_visible'),
+             'tests/test_datasets/test_shapes_dataset.py::test_occluded_objects_are_kept_only_while_mostly_visible'),
     # --- checkpoints: the data-only reader, downloads, resume
     mutation('weights-only-off', 'checkpoints are read with the full unpickler (code in a file runs)',
              READER, 'map_location=map_location, weights_only=True)', 'map_location=map_location, weights_only=False)',
@@ -298,5 +298,5 @@ MUTATIONS = [
              'mixdet/models/backbones/mixconv_backbone.py',
              'for key, value in forwarded.items() if value is not None})',
              'for key, value in forwarded.items() if value})',
-             'tests/test_models/test_mixconv_backbone.py::test_falsy_overrides_are_forwarded_too'),
+             'tests/test_models/test_backbones/test_mixconv_backbone.py::test_falsy_overrides_are_forwarded_too'),
 ]

@@ -7,7 +7,6 @@ random because no weight hub is reachable.
 """
 import subprocess
 import sys
-from pathlib import Path
 
 import geffnet
 import pytest
@@ -17,7 +16,8 @@ from safetensors.torch import save_file
 from mixdet.models.backbones import MixNet
 from mixdet.models.backbones.mixnet_timm import convert_timm_mixnet
 
-REPO = Path(__file__).resolve().parents[2]
+from conftest import REPO
+
 TAPS = (0, 1, 2, 3, 4, 'stage5_expansion', 5, 6)
 
 

@@ -12,7 +12,8 @@ from mixdet.layers import MixedConv2d
 from mixdet.registry import MODELS
 from mixdet.testing.batches import synthetic_batch
 
-REPO = Path(__file__).resolve().parents[2]
+from conftest import REPO
+
 MMDET_CONFIG = 'ssd/ssdlite_mobilenetv2-scratch_8xb24-600e_coco.py'  # the _base_ of PLAIN ('mmdet::...')
 COCO_DIR = REPO / 'configs/ssdlite_mobilenetv2_mixconv'
 PLAIN = REPO / 'configs/ssdlite_mixnet/ssdlite_mobilenetv2-scratch_8xb24-600e_coco.py'

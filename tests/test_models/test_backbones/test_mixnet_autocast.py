@@ -4,8 +4,7 @@ import pytest
 import torch
 
 from mixdet.models.backbones import MixNet
-
-from batchnorm_utils import randomize_batchnorm
+from mixdet.testing.batchnorm import randomize_batchnorm
 
 
 def step(model, x, impl, monkeypatch, dtype=None):

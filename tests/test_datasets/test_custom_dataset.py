@@ -7,7 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from conftest import REPO
+
 DOC = REPO / 'docs/custom_dataset.md'
 SMALLER = {'--num-train 500 --num-val 50': '--num-train 12 --num-val 8 --image-size 128'}
 SHORT_TRAINING = (' --cfg-options train_cfg.max_iters=2 train_cfg.val_interval=2 train_dataloader.batch_size=2 '

@@ -12,7 +12,8 @@ from mixdet.models.backbones import MixNet
 from mixdet.models.detectors.ssdlite import resolve_widths
 from mixdet.registry import MODELS
 
-REPO = Path(__file__).resolve().parents[2]
+from conftest import REPO
+
 CONFIGS = sorted(p for p in (REPO / 'configs').rglob('*.py') if '_base_' not in p.parts)
 init_default_scope('mmdet')
 

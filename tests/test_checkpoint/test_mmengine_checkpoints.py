@@ -1,13 +1,12 @@
 """Checkpoints as mmengine's own Runner writes them (mmdet's published weights are such files) load as they are,
 through load_from, tools/test.py, --resume and Pretrained, read as data and without re-saving."""
 import torch
-from test_tools import latest_checkpoint
 
 from mixdet.checkpoint.inert import HISTORY_BUFFER
 from mixdet.models.backbones import MixNet
+from mixdet.testing.mmengine_files import as_mmengine_writes_it
 
-from conftest import FAST, SHAPES_CONFIG, run_tool
-from mmengine_files import as_mmengine_writes_it
+from conftest import FAST, SHAPES_CONFIG, latest_checkpoint, run_tool
 
 
 def test_an_mmengine_written_detector_checkpoint_loads_everywhere(shapes_root, trained_work_dir, tmp_path):

@@ -1,13 +1,15 @@
 """A local HTTP server for download tests: serves ``server.files`` (path -> bytes or a behaviour), records requests.
 
-Test modules import the fixtures ``server`` and ``hub`` as ``server_fixture`` and ``hub_fixture``.
+tests/conftest.py wraps it in the fixtures ``server`` (:func:`running_server`) and ``hub`` (torch's hub folder in a
+temporary directory, no proxy: :data:`PROXY_VARIABLES`).
 """
+from __future__ import annotations
+
+import contextlib
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-import pytest
-import torch
+from typing import Iterator
 
 PROXY_VARIABLES = ('http_proxy', 'https_proxy', 'all_proxy', 'HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY')
 
@@ -60,33 +62,27 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture(name='server')
-def server_fixture():
+@contextlib.contextmanager
+def running_server() -> Iterator[ThreadingHTTPServer]:
+    """A server on a free local port with ``files`` (path -> body), ``requests`` (paths asked for) and ``url``;
+    stopped, its endless and silent answers ended, on leaving the block."""
     httpd = ThreadingHTTPServer(('127.0.0.1', 0), _Handler)
     httpd.daemon_threads = True
     httpd.files, httpd.requests, httpd.stopping = {}, [], threading.Event()
     httpd.url = f'http://127.0.0.1:{httpd.server_address[1]}'
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
-    yield httpd
-    httpd.stopping.set()
-    time.sleep(0.1)
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join()
+    try:
+        yield httpd
+    finally:
+        httpd.stopping.set()
+        time.sleep(0.1)
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join()
 
 
 def serve(server, path: str, body) -> str:
+    """Serve ``body`` (bytes or a behaviour) at ``path``; its URL."""
     server.files[path] = body
     return server.url + path
-
-
-@pytest.fixture(name='hub')
-def hub_fixture(tmp_path, monkeypatch):
-    """torch's hub folder under tmp_path; no proxy between the test and its server."""
-    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch'))
-    for name in PROXY_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-    hub_dir = tmp_path / 'torch' / 'hub'
-    assert str(torch.hub.get_dir()) == str(hub_dir), 'torch.hub.set_dir was called elsewhere; TORCH_HOME is ignored'
-    return hub_dir

@@ -17,13 +17,12 @@ import pytest
 import torch
 from mmengine.logging.history_buffer import HistoryBuffer
 from numpy._core.multiarray import _reconstruct
-from test_tools import latest_checkpoint
 
 from mixdet.checkpoint import CheckpointError, read_checkpoint
 from mixdet.models.backbones import MixNet
+from mixdet.testing.mmengine_files import PlantedHistoryBuffer, marker_code
 
-from conftest import FAST, SHAPES_CONFIG, run_tool
-from mmengine_files import PlantedHistoryBuffer, marker_code
+from conftest import FAST, SHAPES_CONFIG, latest_checkpoint, run_tool
 
 
 @pytest.fixture

@@ -11,7 +11,8 @@ import pytest
 from mixdet.datasets.shapes import (COCO_CATEGORIES, MAX_COVERED, SHAPE_CLASSES, SHAPE_TO_COCO, image_rng,
                                     make_shapes_dataset, render_image)
 
-REPO = Path(__file__).resolve().parents[1]
+from conftest import REPO
+
 IMAGE_SIZE = 160
 
 

@@ -18,8 +18,6 @@ import mixdet.modules  # noqa: F401  registers MixNet in mmdet's MODELS
 from mixdet.checkpoint import CheckpointError
 from mixdet.checkpoint.download import cache_path
 
-from http_server import hub_fixture, server_fixture  # noqa: F401  (fixtures)
-
 
 @pytest.fixture
 def logs(monkeypatch):

@@ -8,8 +8,7 @@ import pytest
 import torch
 
 from mixdet.models.backbones import MixNet
-
-from batchnorm_utils import randomize_batchnorm
+from mixdet.testing.batchnorm import randomize_batchnorm
 
 
 def rel(a, b):

@@ -14,7 +14,8 @@ from packaging.utils import canonicalize_name
 from mixdet.ops import _loader
 from mixdet.utils import dependencies
 
-REPO = Path(__file__).resolve().parents[1]
+from conftest import REPO
+
 EXTRA_FOR = {'mixdet/deploy': 'deploy'}  # package folder -> the extra that declares what it imports
 
 

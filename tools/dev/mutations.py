@@ -46,7 +46,8 @@ HOOK = 'mixdet/engine/checkpoint_hook.py'
 OP_TESTS = 'tests/test_ops/test_mixconv_op.py'
 AUTOCAST_TESTS = 'tests/test_ops/test_mixconv_autocast.py'
 BACKBONE_TESTS = 'tests/test_models/test_backbones/test_mixnet_backbone.py'
-PARITY_S = 'tests/test_models/test_backbones/test_timm_parity.py::test_converted_weights_reproduce_timm[mixnet-s]'
+PARITY = 'tests/test_models/test_backbones/test_timm_parity.py'
+PARITY_S = f'{PARITY}::test_converted_weights_reproduce_timm[mixnet-s]'
 CONFIG_TESTS = 'tests/test_configs/test_configs.py'
 SECURITY_TESTS = 'tests/test_engine/test_checkpoint_security.py'
 READER = 'mixdet/checkpoint/data_reader.py'
@@ -131,7 +132,7 @@ MUTATIONS = [
              'mixdet/models/backbones/mixnet_timm.py',
              '    backbone = {k: v for k, v in state.items() if not k.startswith(CLASSIFIER_PREFIX)}',
              '    backbone = dict(state)',
-             'tests/test_models/test_backbones/test_timm_parity.py::test_converted_keys_load_strictly_and_classifier_is_dropped'),
+             f'{PARITY}::test_converted_keys_load_strictly_and_classifier_is_dropped'),
     Mutation('strict-load-ignores-missing', 'strict loading lets missing keys through (left at random init)',
              (Edit(STATE_DICT, 'problems = dict(missing=sorted(set(expected) - set(state)), ',
                    'problems = dict(missing=[], '),

@@ -123,7 +123,9 @@ def test_every_documented_tool_exists():
                          ids=lambda value: value if ':' in value else None)
 def test_documented_tool_options_are_the_tools_own(where, command, monkeypatch):
     """The command line, as a usage synopsis, is accepted by the tool's own argument parser: the tool runs as
-    ``__main__`` and stops right after parsing (Parsed); an argparse error would exit with 2."""
+    ``__main__`` and stops right after parsing (Parsed); an argparse error would exit with 2. Importing a tool must
+    leave the environment alone (later tests start subprocesses with it)."""
+    environment = dict(os.environ)
     script = script_of(command)
     monkeypatch.setattr(sys, 'argv', [str(script), *synopsis_arguments(words_of(command)[2:])])
     monkeypatch.syspath_prepend(str(script.parent))
@@ -133,6 +135,7 @@ def test_documented_tool_options_are_the_tools_own(where, command, monkeypatch):
             runpy.run_path(str(script), run_name='__main__')
         except SystemExit as error:
             pytest.fail(f'{where}: `{command}` is refused by {script.name}: exit {error.code}')
+    assert dict(os.environ) == environment, f'{script.name} changed the environment on import or while parsing'
 
 
 def test_documented_make_targets_exist():

@@ -41,15 +41,10 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Optional
 
-REPO = Path(__file__).resolve().parents[2]
-# A plain checkout: mixdet from the repository root (here and in the test subprocess), benchmark_mixconv and
-# cuda_toolkit from their tool folders.
-sys.path[:0] = [str(REPO), str(REPO / 'tools' / 'analysis_tools'), str(REPO / 'tools' / 'misc')]
-os.environ['PYTHONPATH'] = os.pathsep.join([str(REPO)] + [p for p in os.environ.get('PYTHONPATH', '').split(os.pathsep)
-                                                          if p])
+import torch
+from cuda_toolkit import cuda_home
 
-import torch  # noqa: E402
-from cuda_toolkit import cuda_home  # noqa: E402
+REPO = Path(__file__).resolve().parents[2]
 
 # Totals over the eight MixNet-S layers at 320x320, N=32 (ms), and model-level ratios.
 TARGETS = dict(fwd_fp32_ms=0.45, fwdbwd_fp32_ms=2.0, bf16_speedup=4.0, amp_step_vs_reference=1.6)
@@ -336,6 +331,15 @@ def check_targets(totals: dict, steps: dict, report: Report) -> bool:
     return ok
 
 
+def use_plain_checkout() -> None:
+    """mixdet from the repository root (here and in the test subprocesses), benchmark_mixconv from its tool folder
+    (``import mixdet`` imports no OpenMMLab package). Set when the run starts, not on import, so that importing
+    this module leaves the importer's environment alone."""
+    sys.path[:0] = [str(REPO), str(REPO / 'tools' / 'analysis_tools')]
+    paths = [p for p in os.environ.get('PYTHONPATH', '').split(os.pathsep) if p]
+    os.environ['PYTHONPATH'] = os.pathsep.join([str(REPO)] + paths)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--device', default='cuda', choices=['cuda', 'cpu'])
@@ -343,6 +347,7 @@ def main() -> None:
     parser.add_argument('--budget', type=float, default=480,
                         help='seconds for the whole run (default 480); later sections shrink or are skipped')
     args = parser.parse_args()
+    use_plain_checkout()
     dry = args.device == 'cpu'
     budget = Budget(args.budget)
     out = Path(args.out) / 'report.md'

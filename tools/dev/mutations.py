@@ -83,8 +83,8 @@ MUTATIONS = [
              f'{OP_TESTS}::test_matches_reference_float64'),
     mutation('cuda-forward-barrier', 'CUDA forward kernel: no barrier between loading the shared-memory tiles '
              'and reading them', 'mixdet/ops/csrc/cuda/mixconv_kernels.cuh',
-             '(strips * kStrip - 1) * S + K, t.pitch, t.channel, s_in);\n  __syncthreads();\n',
-             '(strips * kStrip - 1) * S + K, t.pitch, t.channel, s_in);\n',
+             '(strips * R - 1) * S + K, t.pitch,\n      t.channel, s_in);\n  __syncthreads();\n',
+             '(strips * R - 1) * S + K, t.pitch,\n      t.channel, s_in);\n',
              'tests/test_ops/test_cuda_emulation.py::test_kernel_sizes_strides_paddings[torch.float32]'),
     mutation('fused-bias-dropped', 'mixconv2d(impl=fused) ignores the bias', 'mixdet/ops/mixconv.py',
              '        out = out + bias.view(1, -1, 1, 1)', '        out = out',

@@ -355,7 +355,7 @@ MUTATIONS = [
              'tests/test_deploy/test_export_forms.py::test_mixconv_auto_rule'),
     mutation('onnx-metadata-full-path', "the exported file's metadata records the checkpoint's absolute path",
              'mixdet/deploy/metadata.py', 'CHECKPOINT: osp.basename(checkpoint_path)', 'CHECKPOINT: checkpoint_path',
-             'tests/test_detection/test_deploy_tools.py', k='metadata'),
+             'tests/test_detection/test_deploy_tools.py::test_exported_model_is_self_describing'),
     mutation('onnx-interface-unchecked', 'an edited .onnx without the detector\'s outputs is evaluated (deep error)',
              'mixdet/deploy/onnx_file.py', "and all(isinstance(s, int) for s in shape[2:]) and outputs == ['dets', "
              "'labels']):", '):', 'tests/test_deploy/test_onnx_files.py::test_tampered_files_are_one_line_naming_them'),

@@ -339,9 +339,10 @@ MUTATIONS = [
              'inline bool empty_call(const MixPlan& plan) { return plan.n == 0 || plan.c == 0 || plan.h == 0 || '
              'plan.w == 0; }', 'inline bool empty_call(const MixPlan& plan) { return false; }',
              'tests/test_ops/test_cuda_plan_limits.py'),
-    mutation('planner-grid-limit', "the CUDA planner allows grids beyond CUDA's 65535 in y",
-             'mixdet/ops/csrc/cuda/mixconv_launch.h', 'constexpr int64_t kMaxGridY = 65535;',
-             'constexpr int64_t kMaxGridY = 1 << 20;', 'tests/test_ops/test_cuda_plan_limits.py'),
+    mutation('planner-32-bit-overflow', 'the CUDA planner takes images too large for its 32-bit indexing',
+             'mixdet/ops/csrc/cuda/mixconv_launch.h',
+             '  if (plan.h * plan.w > kMaxIndex || plan.c * (plan.h * plan.w) > kMaxIndex)', '  if (false)',
+             'tests/test_ops/test_cuda_plan_limits.py'),
     mutation('huge-dilation-fused', "a dilation reaching far beyond the plane goes to the fused op (std::bad_alloc)",
              'mixdet/ops/mixconv.py', '    if plane is not None and reach > 2 * max(plane) + FUSED_REACH_SLACK:',
              '    if False:', f'{OP_TESTS}::test_a_huge_dilation_is_one_line_or_the_reference'),

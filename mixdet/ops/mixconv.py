@@ -28,6 +28,7 @@ from .mixconv_onnx import mixconv2d_onnx
 from .mixconv_reference import check_mixconv_args, op_pads, split_conv_cat
 
 IMPLS = ('auto', 'fused', 'reference')
+FUSED_REACH_SLACK = 16  # pixels of kernel reach allowed beyond twice the plane (small planes, large kernels)
 IMPL_ENV = 'MIXDET_MIXCONV_IMPL'
 CUDA_KERNEL_SIZES = (1, 3, 5, 7, 9, 11)
 CUDA_MAX_GROUPS = 8
@@ -41,12 +42,19 @@ def _requested(impl: Optional[str]) -> str:
     return impl
 
 
-def _fused_unsupported(device_type: str, kernels: Sequence[int], stride: int, dilation: int) -> Optional[str]:
-    """Why the fused op cannot run this call, or None when it can."""
+def _fused_unsupported(device_type: str, kernels: Sequence[int], stride: int, dilation: int,
+                       plane: Optional[Sequence[int]] = None) -> Optional[str]:
+    """Why the fused op cannot run this call, or None when it can. ``plane``: the input's (H, W), if known."""
     if LOAD_ERROR is not None:
         return LOAD_ERROR
     if not has_kernel(device_type):
         return f'mixdet.ops._C has no {device_type} kernel (CUDA kernels need a build with nvcc, see docs)'
+    reach = dilation * (max(kernels) - 1)
+    # The fused op pads a copy of the input by the kernel's reach (split/conv/cat pads virtually): a reach of more
+    # than twice the plane, whose far taps see only padding, would make that copy needlessly huge.
+    if plane is not None and reach > 2 * max(plane) + FUSED_REACH_SLACK:
+        return (f'dilation={dilation} makes a {max(kernels)}x{max(kernels)} kernel reach {reach} pixels, more than '
+                f'twice the {plane[0]}x{plane[1]} input it slides over')
     if device_type == 'cuda':
         if stride not in (1, 2) or dilation != 1:
             return f'the CUDA kernel supports stride 1/2 and dilation 1, got stride={stride}, dilation={dilation}'
@@ -107,7 +115,7 @@ def mixconv2d(input: torch.Tensor, weights: Sequence[torch.Tensor], bias: Option
     requested = _requested(impl)
     if requested == 'reference':
         return split_conv_cat(input, weights, bias, stride, padding, dilation)
-    reason = _fused_unsupported(input.device.type, kernels, stride, dilation)
+    reason = _fused_unsupported(input.device.type, kernels, stride, dilation, tuple(input.shape[-2:]))
     if reason is None:
         if requested == 'auto' and _cpu_inference_prefers_reference(input, weights):
             return split_conv_cat(input, weights, bias, stride, padding, dilation)

@@ -10,13 +10,12 @@ Which nodes stay float, and why: mixdet/deploy/quantize.py. Evaluate the result 
 """
 import argparse
 import copy
-import os.path as osp
 
 import numpy as np
-import onnxruntime as ort
 from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
 
+from mixdet.deploy.onnx_file import OnnxFileError, open_detector
 from mixdet.deploy.quantize import CALIBRATION_METHODS, quantize_detector
 from mixdet.engine.config_setup import apply_cfg_options
 
@@ -55,12 +54,13 @@ def calibration_images(dataset, count: int, size: tuple[int, int]):
 
 def main():
     args = parse_args()
-    if not osp.isfile(args.model):
-        raise SystemExit(f'model not found: {args.model}')
     cfg = Config.fromfile(args.config)
     apply_cfg_options(cfg, args.cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmdet'))
-    height, width = ort.InferenceSession(args.model, providers=['CPUExecutionProvider']).get_inputs()[0].shape[2:]
+    try:
+        height, width = open_detector(args.model, threads=1).get_inputs()[0].shape[2:]
+    except OnnxFileError as error:
+        raise SystemExit(str(error)) from error
     dataset = calibration_set(cfg)
     if not 1 <= args.calib_images <= len(dataset):
         raise SystemExit(f'--calib-images must be 1 to {len(dataset)} (the training set), got {args.calib_images}')

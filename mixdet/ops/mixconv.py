@@ -31,6 +31,7 @@ from .mixconv_onnx import mixconv2d_onnx
 from .mixconv_reference import check_mixconv_args, split_conv_cat
 
 IMPLS = ('auto', 'fused', 'reference')
+FUSED_REACH_SLACK = 16  # pixels of kernel reach allowed beyond twice the plane (small planes, large kernels)
 IMPL_ENV = 'MIXDET_MIXCONV_IMPL'
 _warned: set[str] = set()
 
@@ -53,12 +54,19 @@ def cuda_limits(kernels: tuple[int, ...], stride: int, dilation: int) -> Optiona
     return None if plan['supported'] else f'the CUDA kernels do not take this call: {plan["reason"]}'
 
 
-def _fused_unsupported(device_type: str, kernels: Sequence[int], stride: int, dilation: int) -> Optional[str]:
-    """Why the fused op cannot run this call, or None when it can."""
+def _fused_unsupported(device_type: str, kernels: Sequence[int], stride: int, dilation: int,
+                       plane: Optional[Sequence[int]] = None) -> Optional[str]:
+    """Why the fused op cannot run this call, or None when it can. ``plane``: the input's (H, W), if known."""
     if LOAD_ERROR is not None:
         return LOAD_ERROR
     if not has_kernel(device_type):
         return f'mixdet.ops._C has no {device_type} kernel (CUDA kernels need a build with nvcc, see docs)'
+    reach = dilation * (max(kernels) - 1)
+    # The fused op pads a copy of the input by the kernel's reach (split/conv/cat pads virtually): a reach of more
+    # than twice the plane, whose far taps see only padding, would make that copy needlessly huge.
+    if plane is not None and reach > 2 * max(plane) + FUSED_REACH_SLACK:
+        return (f'dilation={dilation} makes a {max(kernels)}x{max(kernels)} kernel reach {reach} pixels, more than '
+                f'twice the {plane[0]}x{plane[1]} input it slides over')
     return cuda_limits(tuple(kernels), stride, dilation) if device_type == 'cuda' else None
 
 
@@ -113,7 +121,7 @@ def mixconv2d(input: torch.Tensor, weights: Sequence[torch.Tensor], bias: Option
     requested = _requested(impl)
     if requested == 'reference':
         return split_conv_cat(input, weights, bias, stride, padding, dilation)
-    reason = _fused_unsupported(input.device.type, kernels, stride, dilation)
+    reason = _fused_unsupported(input.device.type, kernels, stride, dilation, tuple(input.shape[-2:]))
     if reason is None:
         if requested == 'auto' and _cpu_inference_prefers_reference(input, weights):
             return split_conv_cat(input, weights, bias, stride, padding, dilation)

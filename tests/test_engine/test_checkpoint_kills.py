@@ -70,7 +70,7 @@ def kill_once(shapes_root, work_dir, rng: random.Random, aim_at_save: bool, sig:
         if proc.poll() is None:
             proc.send_signal(sig)
     finally:
-        proc.wait(timeout=120)
+        proc.wait(timeout=600)  # a hang guard: a busy 2-core machine can take minutes to stop a run
     return f'{signal.Signals(sig).name} {landed}'
 
 

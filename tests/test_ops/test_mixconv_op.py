@@ -317,3 +317,13 @@ def test_cpu_auto_rule_reads_no_grad_as_inference(monkeypatch):
     assert len(calls) == 1
     mixconv2d(x, weights)  # the same call with gradients on: the fused op
     assert len(calls) == 1
+
+
+@pytest.mark.parametrize('dilation', [2 ** 40, 2 ** 31, 10 ** 6])
+def test_a_huge_dilation_is_one_line_or_the_reference(dilation):
+    x, weights = make_case(8, [3], 8, dtype=torch.float32)
+    with pytest.raises(RuntimeError, match=rf'^mixconv2d\(impl="fused"\) cannot run on cpu: dilation={dilation} '):
+        mixconv2d(x, weights, dilation=dilation, impl='fused')
+    with pytest.warns(RuntimeWarning, match='reference'):
+        out = mixconv2d(x.requires_grad_(), weights, dilation=dilation)  # 'auto': split/conv/cat
+    torch.testing.assert_close(out, mixconv2d_reference(x, weights, dilation=dilation))

@@ -10,13 +10,12 @@ Which nodes stay float, and why: mixdet/deploy/quantize.py. Evaluate the result 
 """
 import argparse
 import copy
-import os.path as osp
 
 import numpy as np
-import onnxruntime as ort
 from mmengine.config import Config
 
 from mixdet.apis import init_config
+from mixdet.deploy.onnx_file import OnnxFileError, open_detector
 from mixdet.deploy.quantize import CALIBRATION_METHODS, quantize_detector
 from mixdet.engine.cfg_options import CheckedDictAction
 from mixdet.engine.config_check import ConfigError
@@ -57,13 +56,11 @@ def calibration_images(dataset, count: int, size: tuple[int, int]):
 
 def main():
     args = parse_args()
-    if not osp.isfile(args.model):
-        raise SystemExit(f'model not found: {args.model}')
     try:
         cfg = init_config(args.config, args.cfg_options)
-    except ConfigError as error:  # one line naming the option
+        height, width = open_detector(args.model, threads=1).get_inputs()[0].shape[2:]
+    except (ConfigError, OnnxFileError) as error:  # one line naming the option or the model file
         raise SystemExit(str(error)) from error
-    height, width = ort.InferenceSession(args.model, providers=['CPUExecutionProvider']).get_inputs()[0].shape[2:]
     dataset = calibration_set(cfg)
     if not 1 <= args.calib_images <= len(dataset):
         raise SystemExit(f'--calib-images must be 1 to {len(dataset)} (the training set), got {args.calib_images}')

@@ -19,7 +19,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import onnx
 import onnxruntime as ort
 import torch
 from mmdet.structures import DetDataSample
@@ -30,7 +29,7 @@ from mmengine.structures import InstanceData
 from mixdet.apis import init_config, init_detector
 from mixdet.checkpoint import CheckpointError
 from mixdet.deploy.metadata import CHECKPOINT, CHECKPOINT_SHA256, sha256
-from mixdet.deploy.ort_timing import cpu_session
+from mixdet.deploy.onnx_file import OnnxFileError, open_detector, read_metadata
 from mixdet.engine.cfg_options import CheckedDictAction
 from mixdet.engine.config_check import ConfigError
 
@@ -53,8 +52,7 @@ def parse_args():
 def exported_checkpoint(model_paths: list[str], checkpoint: str | None) -> str:
     """--checkpoint, else the file named in the first model's metadata beside that model; SystemExit when it is not
     a file or its SHA-256 differs from one a model records."""
-    metadata = [{p.key: p.value for p in onnx.load(path, load_external_data=False).metadata_props}
-                for path in model_paths]
+    metadata = [read_metadata(path) for path in model_paths]
     if checkpoint is None:
         if CHECKPOINT not in metadata[0]:
             raise SystemExit(f'{model_paths[0]} names no PyTorch checkpoint: pass --checkpoint')
@@ -109,7 +107,7 @@ def evaluate(predictors: dict, loader, evaluator_cfg) -> dict[str, tuple[dict, l
 
 def onnx_predictor(path: str, threads: int):
     """batch (size 1) -> [DetDataSample] of the ONNX model at ``path``; SystemExit when the test size differs."""
-    session = cpu_session(path, threads)
+    session = open_detector(path, threads)
     height, width = session.get_inputs()[0].shape[2:]
 
     def predict(data):
@@ -132,7 +130,7 @@ def main():
         torch.set_num_threads(args.threads)
         predictors = {name: onnx_predictor(path, args.threads) for name, path in zip(names, args.models)}
         model = init_detector(cfg, exported_checkpoint(args.models, args.checkpoint))
-    except (CheckpointError, ConfigError) as error:  # one line naming the checkpoint or the option
+    except (CheckpointError, ConfigError, OnnxFileError) as error:  # one line naming the file or the option
         raise SystemExit(str(error)) from error
     cfg.test_dataloader.batch_size = 1
     loader = Runner.build_dataloader(cfg.test_dataloader)

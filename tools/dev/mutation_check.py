@@ -4,7 +4,8 @@ Copies the working tree (``git ls-files -co --exclude-standard`` plus the built 
 temporary folder, runs the union of the selected tests there unmutated (they must pass), then for each
 mutation of ``tools/dev/mutations.py``: applies its edits (an old text that is not found exactly once makes
 the mutation STALE), rebuilds the extension when C++ changed, runs its tests (``PYTHONPATH`` and cwd = the
-copy, with a timeout) and records CAUGHT (tests failed) or MISSED (tests passed), then restores the files.
+copy, with a timeout) and records CAUGHT (tests failed, or their process died of a signal) or MISSED (tests passed),
+then restores the files.
 Not part of ``make test``; docs/testing.md records the last result. Examples::
 
     python tools/dev/mutation_check.py --list
@@ -168,7 +169,8 @@ def check_one(mutation: Mutation, copy: Path, timeout: float) -> Result:
     seconds = time.time() - begin
     if code is None:
         return Result(mutation, 'TIMEOUT', seconds, output)
-    status = {0: 'MISSED', 1: 'CAUGHT'}.get(code, 'ERROR')
+    # A test process killed by a signal (the planner's SIGFPE, a segfault) is a failure a user sees too: caught.
+    status = 'CAUGHT' if code == 1 or code < 0 else 'MISSED' if code == 0 else 'ERROR'
     return Result(mutation, status, seconds, '' if status == 'CAUGHT' else f'pytest exit {code}: {output}')
 
 

@@ -49,6 +49,7 @@ BACKBONE_TESTS = 'tests/test_models/test_backbones/test_mixnet_backbone.py'
 PARITY = 'tests/test_models/test_backbones/test_timm_parity.py'
 PARITY_S = f'{PARITY}::test_converted_weights_reproduce_timm[mixnet-s]'
 CONFIG_TESTS = 'tests/test_configs/test_configs.py'
+POSTPROCESSING_TESTS = 'tests/test_deploy/test_postprocessing.py'
 SECURITY_TESTS = 'tests/test_engine/test_checkpoint_security.py'
 READER = 'mixdet/checkpoint/data_reader.py'
 STATE_DICT = 'mixdet/checkpoint/state_dict.py'
@@ -300,4 +301,75 @@ MUTATIONS = [
              'for key, value in forwarded.items() if value is not None})',
              'for key, value in forwarded.items() if value})',
              'tests/test_models/test_backbones/test_mixconv_backbone.py::test_falsy_overrides_are_forwarded_too'),
+    # --- the audit's breakages that no test noticed (issue 20), each now with the test that does
+    mutation('onnx-score-thr-ignored', 'the exported graph ignores the configured score threshold',
+             'mixdet/deploy/end2end.py',
+             "scores > self.test_cfg.get('score_thr', 0), deltas", 'scores > 0, deltas',
+             f'{POSTPROCESSING_TESTS}::test_the_configured_score_threshold_is_the_one_the_graph_uses'),
+    mutation('onnx-clip-hw-swapped', 'the exported graph clips boxes with height and width swapped',
+             'mixdet/deploy/box_decode.py', 'boxes.new_tensor([width, height, width, height])',
+             'boxes.new_tensor([height, width, height, width])',
+             f'{POSTPROCESSING_TESTS}::test_a_non_square_input_clips_boxes_like_pytorch'),
+    mutation('onnx-eval-rescale-swapped', 'test_onnx.py rescales boxes to the image with the two axes swapped',
+             'tools/deployment/test_onnx.py', 'bboxes.new_tensor([1 / scale_w, 1 / scale_h])',
+             'bboxes.new_tensor([1 / scale_h, 1 / scale_w])',
+             f'{POSTPROCESSING_TESTS}::test_the_onnx_evaluation_rescales_each_axis_as_mmdet'),
+    mutation('auto-rule-ignores-no-grad', "the 'auto' rule ignores torch.no_grad() (inference under no_grad trains' "
+             'choice)', 'mixdet/ops/mixconv.py',
+             '    needs_grad = torch.is_grad_enabled() and (input.requires_grad or any(w.requires_grad for w in '
+             'weights))',
+             '    needs_grad = input.requires_grad or any(w.requires_grad for w in weights)',
+             f'{OP_TESTS}::test_cpu_auto_rule_reads_no_grad_as_inference'),
+    mutation('autocast-bias-fp32', 'under autocast the bias stays float32 while the input is cast',
+             'mixdet/ops/autocast.py',
+             'cast_to(weights, device_type, dtype), cast_to(bias, device_type, dtype)',
+             'cast_to(weights, device_type, dtype), bias', f'{AUTOCAST_TESTS}::test_a_bias_is_cast_with_the_input'),
+    mutation('tf-advice-missing', "the converter's advice for tf_mixnet_* weights gives BN eps 1e-5",
+             'mixdet/models/backbones/mixnet_timm.py', "padding='same', norm_cfg=dict(type='BN', eps=1e-3)",
+             "padding='same', norm_cfg=dict(type='BN', eps=1e-5)",
+             'tests/test_tools/test_convert_timm_mixnet.py::test_the_backbone_settings_the_weights_need_are_printed'),
+    mutation('shapes-category-shift', "the shapes generator's annotations name the next category, not the drawn one",
+             'mixdet/datasets/shapes.py', "category_id=cat_ids[obj['label']],",
+             "category_id=cat_ids[(obj['label'] + 1) % len(cat_ids)],",
+             'tests/test_datasets/test_shapes_dataset.py::test_each_annotation_names_the_shape_drawn_there'),
+    mutation('mixnet-config-own-lr', 'the MixNet-S COCO config carries its own learning rate, not the baseline\'s',
+             'configs/ssdlite_mixnet/ssdlite_mixnet-s-scratch_8xb24-600e_coco.py',
+             '    bbox_head=dict(in_channels=None))\n',
+             '    bbox_head=dict(in_channels=None))\noptim_wrapper = dict(optimizer=dict(lr=0.01))\n',
+             f'{CONFIG_TESTS}::test_backbone_configs_inherit_everything_but_the_model'),
+    # --- more from the parts a user meets first: deploy, datasets, configs, the CUDA planner
+    mutation('planner-plans-empty-calls', 'the CUDA planner plans a call with a size of 0 (the process dies of SIGFPE)',
+             'mixdet/ops/csrc/cuda/mixconv_launch.h',
+             'inline bool empty_call(const MixPlan& plan) { return plan.n == 0 || plan.c == 0 || plan.h == 0 || '
+             'plan.w == 0; }', 'inline bool empty_call(const MixPlan& plan) { return false; }',
+             'tests/test_ops/test_cuda_plan_limits.py'),
+    mutation('planner-32-bit-overflow', 'the CUDA planner takes images too large for its 32-bit indexing',
+             'mixdet/ops/csrc/cuda/mixconv_launch.h',
+             '  if (plan.h * plan.w > kMaxIndex || plan.c * (plan.h * plan.w) > kMaxIndex)', '  if (false)',
+             'tests/test_ops/test_cuda_plan_limits.py'),
+    mutation('huge-dilation-fused', "a dilation reaching far beyond the plane goes to the fused op (std::bad_alloc)",
+             'mixdet/ops/mixconv.py', '    if plane is not None and reach > 2 * max(plane) + FUSED_REACH_SLACK:',
+             '    if False:', f'{OP_TESTS}::test_a_huge_dilation_is_one_line_or_the_reference'),
+    mutation('onnx-batchnorm-unfolded', 'the export leaves BatchNorms after split MixConvs in the graph (slower)',
+             'mixdet/deploy/export.py', '    if fast_forms:\n        fold_batchnorms(model)\n', '',
+             'tests/test_deploy/test_optimized_graph.py'),
+    mutation('onnx-mixconv-rule-flipped', "the 'auto' MixConv export form picks 'padded' for small outputs, 'split' "
+             'for large ones', 'mixdet/ops/mixconv_onnx.py',
+             "form = 'split' if pixels <= AUTO_SPLIT_MAX_PIXELS else 'padded'",
+             "form = 'padded' if pixels <= AUTO_SPLIT_MAX_PIXELS else 'split'",
+             'tests/test_deploy/test_export_forms.py::test_mixconv_auto_rule'),
+    mutation('onnx-metadata-full-path', "the exported file's metadata records the checkpoint's absolute path",
+             'mixdet/deploy/metadata.py', 'CHECKPOINT: osp.basename(checkpoint_path)', 'CHECKPOINT: checkpoint_path',
+             'tests/test_tools/test_deploy_tools.py::test_exported_model_is_self_describing'),
+    mutation('onnx-interface-unchecked', 'an edited .onnx without the detector\'s outputs is evaluated (deep error)',
+             'mixdet/deploy/onnx_file.py', "and all(isinstance(s, int) for s in shape[2:]) and outputs == ['dets', "
+             "'labels']):", '):', 'tests/test_deploy/test_onnx_files.py::test_tampered_files_are_one_line_naming_them'),
+    mutation('num-classes-unchecked', 'a head whose num_classes differs from the dataset\'s classes trains on',
+             'mixdet/datasets/data_check_hook.py', 'and number != len(classes):', 'and False:',
+             'tests/test_datasets/test_data_check.py',
+             k='does_not_fit_the_data'),
+    mutation('zero-byte-image-uncounted', 'a zero-byte image file is not counted (it fails later, deep in mmcv)',
+             CHECKED_COCO, "                empty = os.stat(data_info['img_path']).st_size == 0",
+             '                empty = False',
+             'tests/test_datasets/test_bad_input.py::test_zero_byte_images_skip_in_training_and_fail_in_testing'),
 ]

@@ -3,7 +3,8 @@
 # that depends on the dependency files makes a second run quick.
 
 PYTHON ?= python3
-# torch 2.13.0 is the local CPU build here; elsewhere any torch>=2.5,<2.14 (e.g. `make test TORCH=torch==2.5.1`).
+# torch 2.13.0 is the local CPU build here; elsewhere any torch in requirements/runtime.txt's range (e.g.
+# `make test TORCH=torch==2.5.1`). Exact pins only here, for what is installed before the ranges of runtime.txt.
 TORCH ?= torch==2.13.0
 VENV := .venv
 PY := $(VENV)/bin/python

@@ -1,23 +1,18 @@
 """mixdet: MixNet backbones, MixConv ops and SSDLite detectors for MMDetection 3.x.
 
-Importing ``mixdet`` (configs do it with ``custom_imports=dict(imports=['mixdet'])``) checks the
-pinned dependencies, registers mixdet's modules in MMDetection's registries and the ``mixdet::`` config
-prefix in mmengine (:mod:`mixdet.config_prefix`).
+``import mixdet`` is light, as ``import mmdet`` is: it imports no OpenMMLab package and registers nothing, so
+:mod:`mixdet.ops`, :mod:`mixdet.archs` and :mod:`mixdet.checkpoint` work where OpenMMLab is not installed (e.g.
+the GPU machine of tools/misc/gpu_check.py). It only makes the ``mixdet::`` config prefix known to mmengine
+(:mod:`mixdet.config_prefix`, which imports nothing).
 
-``MIXDET_OPS_ONLY=1`` skips both, so that ``mixdet.ops`` can be used where the OpenMMLab stack is
-not installed (e.g. a GPU machine that only benchmarks the op); nothing is registered then.
+mixdet's modules are registered in MMDetection's registries through :mod:`mixdet.modules`: configs import it
+(``custom_imports = dict(imports=['mixdet.modules'])``, configs/_base_/mixdet_runtime.py), code and tools call
+``mixdet.modules.register_all_modules()`` (also in :mod:`mixdet.apis`), as mmdet's and mmyolo's
+``register_all_modules()``. docs/architecture.md maps the packages.
 """
-import os
-
+from .config_prefix import install as _install_config_prefix
 from .version import __version__
 
-OPS_ONLY = os.environ.get('MIXDET_OPS_ONLY', '0') == '1'
-
-if not OPS_ONLY:
-    from .utils.dependencies import check_dependencies
-    check_dependencies()
-    from . import datasets, engine, models  # noqa: F401  (registers mixdet's modules in mmdet's registries)
-    from .config_prefix import install as install_config_prefix
-    install_config_prefix()  # `mixdet::` config names in mmengine
+_install_config_prefix()  # `mixdet::` config names in mmengine (nothing is imported until mmengine's config is)
 
 __all__ = ['__version__']

@@ -14,7 +14,7 @@ from mmdet.registry import DATASETS, HOOKS, METRICS, MODELS
 from mmengine.registry import RUNNERS, Registry
 
 SCOPE = 'mixdet'
-SCOPED = {name: Registry(registry.name, parent=registry, scope=SCOPE, locations=['mixdet'])
+SCOPED = {name: Registry(registry.name, parent=registry, scope=SCOPE, locations=['mixdet.modules'])
           for name, registry in vars(mmdet_registry).items()
           if isinstance(registry, Registry) and registry.scope == 'mmdet'}
 

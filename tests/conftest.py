@@ -2,7 +2,8 @@
 
 Nothing of OpenMMLab (mmdet, mmcv, mmengine) is imported here at module level: pytest loads this file for
 every test below tests/, and the op tests (tests/test_ops) must collect on a machine without OpenMMLab
-(the GPU acceptance run, tools/misc/gpu_check.py; rehearsed by tests/test_tools/test_gpu_check.py).
+(the GPU acceptance run, tools/misc/gpu_check.py; rehearsed by tests/test_tools/test_gpu_check.py). Every other
+test module gets mixdet's modules registered before it is imported (:func:`pytest_collectstart`).
 """
 import subprocess
 import sys
@@ -10,8 +11,12 @@ import tempfile
 from pathlib import Path
 
 import pytest
+import torch
+
+from mixdet.testing.http_server import PROXY_VARIABLES, running_server
 
 REPO = Path(__file__).resolve().parents[1]
+OPENMMLAB_FREE = REPO / 'tests' / 'test_ops'  # collected on the GPU machine, where OpenMMLab is not installed
 SHAPES_CONFIG = str(REPO / 'configs/shapes/ssdlite_mixnet-s_1xb8-1k_shapes.py')
 # Tools run from an empty folder, so that no relative default (data/shapes/, work_dirs/) of the repository
 # can stand in for what a test passes explicitly.
@@ -22,6 +27,14 @@ FAST = ['train_dataloader.batch_size=2', 'train_dataloader.num_workers=0', 'trai
         'test_dataloader.batch_size=2', 'test_dataloader.num_workers=0', 'test_dataloader.persistent_workers=False',
         'train_cfg.max_iters=2', 'train_cfg.val_interval=2', 'default_hooks.logger.interval=1',
         'default_hooks.checkpoint.interval=2']
+
+
+def pytest_collectstart(collector):
+    """mixdet's modules in mmdet's registries before a test module outside OPENMMLAB_FREE is imported, as mmdet's
+    tests call ``register_all_modules()`` (``import mixdet`` registers nothing)."""
+    if isinstance(collector, pytest.Module) and OPENMMLAB_FREE not in collector.path.parents:
+        from mixdet.modules import register_all_modules
+        register_all_modules(init_default_scope=False)
 
 
 def run_tool(tool, *args, check=True, env=None, timeout=900):
@@ -55,3 +68,21 @@ def trained_work_dir(shapes_root, tmp_path_factory):
     run_tool('tools/train.py', SHAPES_CONFIG, '--work-dir', work_dir,
              '--cfg-options', f'data_root={shapes_root}/', *FAST)
     return work_dir
+
+
+@pytest.fixture
+def server():
+    """A local HTTP server (mixdet/testing/http_server.py): ``server.files[path] = body``, ``server.requests``."""
+    with running_server() as httpd:
+        yield httpd
+
+
+@pytest.fixture
+def hub(tmp_path, monkeypatch):
+    """torch's hub folder under tmp_path; no proxy between the test and its server."""
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch'))
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    hub_dir = tmp_path / 'torch' / 'hub'
+    assert str(torch.hub.get_dir()) == str(hub_dir), 'torch.hub.set_dir was called elsewhere; TORCH_HOME is ignored'
+    return hub_dir

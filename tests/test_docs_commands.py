@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from conftest import REPO
+
 DOCS = [REPO / 'README.md', *sorted((REPO / 'docs').glob('*.md')), *sorted((REPO / 'configs').glob('*/README.md'))]
 MMDET_TOOLS = Path(__import__('mmdet').__file__).parent / '.mim' / 'tools'
 REPO_DIRS = ('configs', 'tools', 'docs', 'mixdet', 'tests', 'requirements')

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from mmengine.config import Config
 
-REPO = Path(__file__).resolve().parents[1]
+from conftest import REPO
+
 MMDET_PRINT_CONFIG = Path(__import__('mmdet').__file__).parent / '.mim/tools/misc/print_config.py'
 USER_CONFIG = textwrap.dedent("""\
     _base_ = 'mixdet::shapes/ssdlite_mixnet-s_1xb8-1k_shapes.py'

@@ -1,11 +1,10 @@
 # mmdet's SSDLite-MobileNetV2 COCO config (shipped in the mmdet package) with what mixdet changes, and nothing
 # else: every config of this folder inherits it, so data, augmentation, anchors and schedule are mmdet's own.
 # mmdet taps MobileNetV2 at the end of stage 4 (96 ch, stride 16) and at its last 1x1 conv (1280 ch, stride 32).
-_base_ = 'mmdet::ssd/ssdlite_mobilenetv2-scratch_8xb24-600e_coco.py'
+# mixdet's runtime fragment (configs/_base_/mixdet_runtime.py) adds its modules and MixdetRunner; what overrides
+# mmdet's own runtime settings follows here.
+_base_ = ['mmdet::ssd/ssdlite_mobilenetv2-scratch_8xb24-600e_coco.py', '../_base_/mixdet_runtime.py']
 
-custom_imports = dict(imports=['mixdet'], allow_failed_imports=False)
-# Checkpoints are read as data and loaded strictly, and written atomically (mixdet/engine/runner.py).
-runner_type = 'MixdetRunner'
 default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook', max_keep_ckpts=3, save_best='auto'))
 # A collective that waits longer than this (a hung or stopped rank) ends the job instead of hanging it.
 env_cfg = dict(dist_cfg=dict(timeout=1800))

@@ -1,24 +1,20 @@
-"""Checkpoints as untrusted input: the one door through which mixdet reads every weight file and URL.
+"""Checkpoints as untrusted input: the one place where mixdet reads, checks and loads weight files and URLs.
 
-``read_source(path_or_url)`` reads a local file or an ``http(s)://`` URL (cached, :mod:`.download`) as data
-(:mod:`.data_reader`): no code from a file ever runs. Errors are :class:`CheckpointError`, one line naming the
-file or URL. :mod:`mixdet.engine.checkpoint_schemes` puts this reader behind mmengine's own loading paths.
+* reading as data: :func:`read_source` (a local file or an ``http(s)://`` URL, :mod:`.download`'s cache),
+  :mod:`.data_reader` (no code from a file ever runs), :mod:`.inert` stand-ins for mmengine's objects;
+* strict loading: :mod:`.state_dict` (keys, shapes, finite values, with an explanation hook) and
+  :mod:`.loading` (``Pretrained`` backbones, whole models);
+* the training state of a checkpoint as plain data: :mod:`.message_hub`.
+
+Errors are :class:`CheckpointError`, one line naming the file or URL. Nothing here imports OpenMMLab;
+:mod:`mixdet.engine.checkpoint_schemes` puts this reader behind mmengine's own loading paths.
 """
-from __future__ import annotations
-
-import os
-from typing import Any
-
 from .data_reader import read_checkpoint, read_safetensors, read_weights
-from .download import fetch, is_url
+from .download import is_url
 from .errors import CheckpointError
+from .loading import load_checkpoint_strictly, load_model_strictly, load_pretrained, read_source
+from .state_dict import checkpoint_state, load_state_strictly
 
-
-def read_source(source: str | os.PathLike, map_location: Any = 'cpu') -> dict:
-    """The checkpoint at a local path or an ``http(s)://`` URL (``.pth`` or ``.safetensors``), read as data."""
-    if is_url(source):
-        return fetch(source, lambda path, url: read_weights(path, map_location, name=url))
-    return read_weights(source, map_location)
-
-
-__all__ = ['CheckpointError', 'is_url', 'read_checkpoint', 'read_safetensors', 'read_source', 'read_weights']
+__all__ = ['CheckpointError', 'checkpoint_state', 'is_url', 'load_checkpoint_strictly', 'load_model_strictly',
+           'load_pretrained', 'load_state_strictly', 'read_checkpoint', 'read_safetensors', 'read_source',
+           'read_weights']

@@ -48,13 +48,13 @@ def set_data_root(cfg: Config, old_root: str, new_root: str) -> None:
 
 def apply_cfg_options(cfg: Config, options: dict | None) -> None:
     """``merge_from_dict`` of checked options (:mod:`mixdet.engine.cfg_options`) plus a ``data_root`` override that
-    reaches the datasets. A value of the wrong type stops the tool with one line naming the option."""
+    reaches the datasets. A value of the wrong type is a ConfigError, one line naming the option."""
     if not options:
         return
     try:
         check_cfg_options(cfg, options)
     except ValueError as error:
-        raise SystemExit(str(error)) from error
+        raise ConfigError(str(error)) from error
     old_root = cfg.get('data_root')
     cfg.merge_from_dict(options)
     if 'data_root' in options and old_root is not None:
@@ -154,8 +154,8 @@ def load_config(args: argparse.Namespace) -> Config:
     cfg = Config.fromfile(args.config)
     cfg.setdefault('runner_type', 'MixdetRunner')  # safe, strict checkpoint loading; atomic saving
     cfg.launcher = args.launcher
-    apply_cfg_options(cfg, args.cfg_options)
     try:
+        apply_cfg_options(cfg, args.cfg_options)
         check_config(cfg)
     except ConfigError as error:
         raise SystemExit(str(error)) from error

@@ -20,14 +20,14 @@ import os
 import os.path as osp
 from typing import Any
 
+from mmengine.logging.history_buffer import HistoryBuffer
+from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
-from mixdet.checkpoint import CheckpointError, read_source
+from mixdet.checkpoint import CheckpointError, load_model_strictly, read_source
+from mixdet.checkpoint.message_hub import message_hub_state, message_hub_to_plain
 from mixdet.registry import RUNNERS
 from mixdet.utils.atomic_files import commit_file, temporary_name
-
-from .checkpoint_fit import load_weights_strictly
-from .safe_checkpoint import message_hub_state, message_hub_to_plain
 
 
 @RUNNERS.register_module()
@@ -53,9 +53,10 @@ class MixdetRunner(Runner):
             raise CheckpointError(f'checkpoint {filename}: its meta is a {type(meta).__name__}, not a dict')
         if self._resuming:
             self._check_training_state(checkpoint, filename)
-            checkpoint['message_hub'] = message_hub_state(checkpoint['message_hub'], filename)
+            checkpoint['message_hub'] = message_hub_state(checkpoint['message_hub'], filename, HistoryBuffer)
         self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
-        load_weights_strictly(self.model, checkpoint, filename)
+        # every rank loads strictly (mmengine's load_checkpoint(strict=True) raises on rank 0 only)
+        load_model_strictly(self.model.module if is_model_wrapper(self.model) else self.model, checkpoint, filename)
         self._has_loaded = True
         self.logger.info(f'Load checkpoint from {filename}')
         return checkpoint

@@ -12,15 +12,9 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from mixdet.ops import mixconv2d, same_padding, split_channels
+from mixdet.ops import mixconv2d, split_channels
 from mixdet.ops.explicit_pad import explicit_pad
-from mixdet.ops.mixconv_reference import PADDING_MODES, symmetric_padding
-
-
-def _check_padding(padding: str) -> str:
-    if padding not in PADDING_MODES:
-        raise ValueError(f'padding must be one of {PADDING_MODES}, got {padding!r}')
-    return padding
+from mixdet.ops.geometry import check_padding, conv_padding, same_pads, symmetric_padding
 
 
 class MixedConv2d(nn.ModuleList):
@@ -43,15 +37,15 @@ class MixedConv2d(nn.ModuleList):
         self.in_channels = self.out_channels = in_channels
         self.kernel_sizes = tuple(kernel_sizes)
         self.stride = stride
-        self.padding = _check_padding(padding)
+        self.padding_rule = check_padding(padding)
         self.dilation = dilation
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return mixconv2d(x, [conv.weight for conv in self], None, self.stride, self.padding, self.dilation)
+        return mixconv2d(x, [conv.weight for conv in self], None, self.stride, self.padding_rule, self.dilation)
 
     def extra_repr(self) -> str:
         return (f'{self.in_channels}, kernel_sizes={self.kernel_sizes}, stride={self.stride}, '
-                f'padding={self.padding!r}')
+                f'padding={self.padding_rule!r}')
 
 
 class DepthwiseConv2d(nn.Conv2d):
@@ -61,10 +55,10 @@ class DepthwiseConv2d(nn.Conv2d):
                  dilation: int = 1):
         super().__init__(channels, channels, kernel_size, stride, symmetric_padding(kernel_size, dilation),
                          dilation, groups=channels, bias=False)
-        self.padding_mode_name = _check_padding(padding)
+        self.padding_rule = check_padding(padding)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return mixconv2d(x, [self.weight], None, self.stride[0], self.padding_mode_name, self.dilation[0])
+        return mixconv2d(x, [self.weight], None, self.stride[0], self.padding_rule, self.dilation[0])
 
 
 class PaddedConv2d(nn.Conv2d):
@@ -72,16 +66,13 @@ class PaddedConv2d(nn.Conv2d):
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1,
                  padding: str = 'symmetric', bias: bool = False):
-        super().__init__(in_channels, out_channels, kernel_size, stride,
-                         symmetric_padding(kernel_size, 1) if padding == 'symmetric' else 0, bias=bias)
-        self.padding_mode_name = _check_padding(padding)
+        super().__init__(in_channels, out_channels, kernel_size, stride, conv_padding(kernel_size, padding, 1),
+                         bias=bias)
+        self.padding_rule = padding
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.padding_mode_name == 'same':
-            k, s = self.kernel_size[0], self.stride[0]
-            top, bottom = same_padding(x.shape[-2], k, s, 1)
-            left, right = same_padding(x.shape[-1], k, s, 1)
-            x = explicit_pad(x, left, right, top, bottom)  # F.pad; constant pads in an ONNX export
+        if self.padding_rule == 'same':  # F.pad; constant pads in an ONNX export
+            x = explicit_pad(x, *same_pads(*x.shape[-2:], self.kernel_size[0], self.stride[0], 1))
         return super().forward(x)
 
 

@@ -14,6 +14,8 @@ from typing import Optional
 
 import torch
 
+from mixdet.utils.dependencies import declared_ranges
+
 from .autocast import register_autocast_kernels
 
 _CSRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'csrc')
@@ -29,13 +31,14 @@ def _jit_build() -> None:
          is_python_module=False, verbose=True)
 
 
-MIN_TORCH = '2.4'  # torch.library.register_fake / register_autograd, torch.get_autocast_dtype
+# mixdet's torch minimum (requirements/runtime.txt); the ops need at least 2.4 (torch.library.register_fake and
+# register_autograd, autocast by device type).
+MIN_TORCH = declared_ranges()['torch'][0]
 
 
 def _check_torch() -> None:
-    """ImportError in one sentence when torch is older than the ops' registration API."""
-    version = tuple(int(part) for part in torch.__version__.split('+')[0].split('.')[:2])
-    if version < tuple(int(part) for part in MIN_TORCH.split('.')):
+    """ImportError in one sentence when torch is older than mixdet's minimum."""
+    if torch.__version__ < MIN_TORCH:  # torch's TorchVersion compares as a version
         raise ImportError(f'mixdet.ops needs torch>={MIN_TORCH} (torch.library.register_fake and autocast by device '
                           f'type), but torch {torch.__version__} is installed')
 

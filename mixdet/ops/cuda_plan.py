@@ -12,7 +12,8 @@ from typing import Optional, Sequence
 import torch
 
 from ._loader import LOAD_ERROR
-from .mixconv_reference import op_pads, split_channels
+from .geometry import op_pads
+from .mixconv_reference import split_channels
 
 
 def cuda_launch_plan(shape: Sequence[int], kernels: Sequence[int], channels: Optional[Sequence[int]] = None,

@@ -16,22 +16,23 @@ ONNX operators) instead.
 """
 from __future__ import annotations
 
+import json
 import os
 import warnings
+from functools import lru_cache
 from typing import Optional, Sequence
 
 import torch
 
 from ._loader import LOAD_ERROR, has_kernel
 from .autocast import autocast_arguments
+from .geometry import op_pads
 from .mixconv_onnx import mixconv2d_onnx
-from .mixconv_reference import check_mixconv_args, op_pads, split_conv_cat
+from .mixconv_reference import check_mixconv_args, split_conv_cat
 
 IMPLS = ('auto', 'fused', 'reference')
 FUSED_REACH_SLACK = 16  # pixels of kernel reach allowed beyond twice the plane (small planes, large kernels)
 IMPL_ENV = 'MIXDET_MIXCONV_IMPL'
-CUDA_KERNEL_SIZES = (1, 3, 5, 7, 9, 11)
-CUDA_MAX_GROUPS = 8
 _warned: set[str] = set()
 
 
@@ -40,6 +41,17 @@ def _requested(impl: Optional[str]) -> str:
     if impl not in IMPLS:
         raise ValueError(f'impl (or ${IMPL_ENV}) must be one of {IMPLS}, got {impl!r}')
     return impl
+
+
+@lru_cache(maxsize=None)
+def cuda_limits(kernels: tuple[int, ...], stride: int, dilation: int) -> Optional[str]:
+    """Why the CUDA kernels do not take this kernel list, stride and dilation, asked from their C++ planner
+    (``mixconv_launch.h``: groups, kernel sizes, stride, dilation), or None when they do. Sizes beyond the
+    kernels' 32-bit indexing are the launch's own error."""
+    pads = [0] * (2 * len(kernels))  # the planner checks the call, not the padding rule
+    plan = json.loads(torch.ops.mixdet._cuda_launch_plan([1, len(kernels), 1, 1], [1] * len(kernels), list(kernels),
+                                                         pads, stride, dilation, torch.float32))
+    return None if plan['supported'] else f'the CUDA kernels do not take this call: {plan["reason"]}'
 
 
 def _fused_unsupported(device_type: str, kernels: Sequence[int], stride: int, dilation: int,
@@ -55,13 +67,7 @@ def _fused_unsupported(device_type: str, kernels: Sequence[int], stride: int, di
     if plane is not None and reach > 2 * max(plane) + FUSED_REACH_SLACK:
         return (f'dilation={dilation} makes a {max(kernels)}x{max(kernels)} kernel reach {reach} pixels, more than '
                 f'twice the {plane[0]}x{plane[1]} input it slides over')
-    if device_type == 'cuda':
-        if stride not in (1, 2) or dilation != 1:
-            return f'the CUDA kernel supports stride 1/2 and dilation 1, got stride={stride}, dilation={dilation}'
-        if any(k not in CUDA_KERNEL_SIZES for k in kernels) or len(kernels) > CUDA_MAX_GROUPS:
-            return (f'the CUDA kernel supports up to {CUDA_MAX_GROUPS} groups of kernel sizes '
-                    f'{CUDA_KERNEL_SIZES}, got {list(kernels)}')
-    return None
+    return cuda_limits(tuple(kernels), stride, dilation) if device_type == 'cuda' else None
 
 
 def backend(device: str | torch.device = 'cpu', impl: Optional[str] = None) -> str:

@@ -18,14 +18,13 @@ ONNX Runtime timings of the two forms: docs/deployment.md.
 from __future__ import annotations
 
 import contextlib
-import math
 from typing import Iterator, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
 
 from .explicit_pad import explicit_pad
-from .mixconv_reference import same_padding, symmetric_padding
+from .geometry import conv_padding, output_size, same_padding, same_pads
 
 ONNX_FORMS = ('auto', 'padded', 'split')
 AUTO_SPLIT_MAX_PIXELS = 100
@@ -47,11 +46,11 @@ def onnx_mixconv_form(form: str) -> Iterator[None]:
 def _depthwise(input: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor], stride: int, padding: str,
                dilation: int) -> torch.Tensor:
     """One depthwise conv [N, C, H, W] -> [N, C, H_out, W_out]; 'same' padding as an explicit Pad."""
-    kernel, pad = int(weight.shape[-1]), symmetric_padding(int(weight.shape[-1]), dilation)
+    kernel = int(weight.shape[-1])
     if padding == 'same':
-        (top, bottom), (left, right) = (same_padding(int(s), kernel, stride, dilation) for s in input.shape[-2:])
-        input, pad = explicit_pad(input, left, right, top, bottom), 0
-    return F.conv2d(input, weight, bias, stride, pad, dilation, groups=int(weight.shape[0]))
+        input = explicit_pad(input, *same_pads(*input.shape[-2:], kernel, stride, dilation))
+    return F.conv2d(input, weight, bias, stride, conv_padding(kernel, padding, dilation), dilation,
+                    groups=int(weight.shape[0]))
 
 
 def _zero_ring(weight: torch.Tensor, width: int) -> torch.Tensor:
@@ -74,19 +73,12 @@ def _padded_form_is_exact(size: Sequence[int], kernels: Sequence[int], stride: i
                == same_padding(s, largest, stride, dilation)[0] for s in size for k in kernels)
 
 
-def _output_pixels(size: Sequence[int], kernel: int, stride: int, padding: str, dilation: int) -> int:
-    """H_out * W_out of a depthwise conv on an input of ``size`` (H, W)."""
-    if padding == 'same':
-        return math.prod(-(-s // stride) for s in size)
-    pad = symmetric_padding(kernel, dilation)
-    return math.prod((s + 2 * pad - dilation * (kernel - 1) - 1) // stride + 1 for s in size)
-
-
 def layer_form(size: Sequence[int], kernels: Sequence[int], stride: int, padding: str, dilation: int) -> str:
     """The form ('padded' | 'split') a MixConv layer on an input of ``size`` (H, W) is exported in."""
     form = _form[0]
     if form == 'auto':
-        pixels = _output_pixels(size, max(kernels), stride, padding, dilation)
+        height, width = (output_size(s, max(kernels), stride, padding, dilation) for s in size)
+        pixels = height * width
         form = 'split' if pixels <= AUTO_SPLIT_MAX_PIXELS else 'padded'
     if form == 'padded' and not _padded_form_is_exact(size, kernels, stride, padding, dilation):
         return 'split'

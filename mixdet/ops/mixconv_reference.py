@@ -4,19 +4,18 @@ MixConv (Tan & Le, "MixConv: Mixed Depthwise Convolutional Kernels", BMVC 2019,
 arXiv 1907.09595) splits the C input channels into groups and runs a depthwise
 convolution with its own k_i x k_i kernel on each group. This file holds the
 argument checks shared by all implementations and the split -> conv -> cat
-reference.
+reference; the padding rules are :mod:`mixdet.ops.geometry`'s.
 """
 from __future__ import annotations
 
-import math
 from typing import Optional, Sequence
 
 import torch
 import torch.nn.functional as F
 
 from .autocast import autocast_arguments
-
-PADDING_MODES = ('symmetric', 'same')
+from .explicit_pad import explicit_pad
+from .geometry import check_padding, conv_padding, same_pads
 
 
 def split_channels(channels: int, num_groups: int) -> list[int]:
@@ -34,32 +33,6 @@ def split_channels(channels: int, num_groups: int) -> list[int]:
     sizes = [channels // num_groups] * num_groups
     sizes[0] += channels - sum(sizes)
     return sizes
-
-
-def same_padding(size: int, kernel: int, stride: int, dilation: int) -> tuple[int, int]:
-    """TensorFlow 'SAME' padding (before, after) of one spatial axis.
-
-    The output has ``ceil(size / stride)`` elements; an odd total pad puts the
-    extra element after (bottom/right), as TF does.
-    """
-    total = max((math.ceil(size / stride) - 1) * stride + (kernel - 1) * dilation + 1 - size, 0)
-    return total // 2, total - total // 2
-
-
-def symmetric_padding(kernel: int, dilation: int) -> int:
-    """PyTorch-style padding ``dilation * (k - 1) // 2`` on every side (timm's ``mixnet_*``)."""
-    return dilation * (kernel - 1) // 2
-
-
-def op_pads(kernels: Sequence[int], stride: int, padding: str, dilation: int, height: int, width: int) -> list[int]:
-    """(pad_top, pad_left) of each group as the compiled op takes them; bottom/right follow from the output size."""
-    pads = []
-    for k in kernels:
-        if padding == 'same':
-            pads += [same_padding(height, k, stride, dilation)[0], same_padding(width, k, stride, dilation)[0]]
-        else:
-            pads += [symmetric_padding(k, dilation)] * 2
-    return pads
 
 
 def _check_positive_int(name: str, value) -> int:
@@ -88,8 +61,7 @@ def check_mixconv_args(input: torch.Tensor, weights: Sequence[torch.Tensor], bia
         raise ValueError('weights must hold at least one kernel')
     _check_positive_int('stride', stride)
     _check_positive_int('dilation', dilation)
-    if padding not in PADDING_MODES:
-        raise ValueError(f'padding must be one of {PADDING_MODES}, got {padding!r}')
+    check_padding(padding)
     kernels = []
     for i, w in enumerate(weights):
         if not isinstance(w, torch.Tensor):
@@ -151,11 +123,7 @@ def split_conv_cat(input: torch.Tensor, weights: Sequence[torch.Tensor], bias: O
     for x, w, b in zip(pieces, weights, biases):
         k = w.shape[-1]
         if padding == 'same':
-            pad_h, pad_w = same_padding(height, k, stride, dilation), same_padding(width, k, stride, dilation)
-            x = F.pad(x, (pad_w[0], pad_w[1], pad_h[0], pad_h[1]))
-            pad = 0
-        else:
-            pad = symmetric_padding(k, dilation)
-        outputs.append(F.conv2d(x, w, b, stride, pad, dilation, groups=w.shape[0]))
+            x = explicit_pad(x, *same_pads(height, width, k, stride, dilation))
+        outputs.append(F.conv2d(x, w, b, stride, conv_padding(k, padding, dilation), dilation, groups=w.shape[0]))
     out = torch.cat(outputs, dim=1)
     return out.contiguous(memory_format=torch.channels_last if channels_last else torch.contiguous_format)

@@ -1,10 +1,10 @@
 """The fixed input size of a config's test pipeline: what the exported model is traced at and get_flops counts at."""
 from __future__ import annotations
 
-from mmengine.config import Config
+from typing import Mapping
 
 
-def test_input_size(cfg: Config) -> tuple[int, int] | None:
+def test_input_size(cfg: Mapping) -> tuple[int, int] | None:
     """(H, W) of the test pipeline's ``Resize(keep_ratio=False)``, or None when it has no fixed-size resize (or the
     config no test dataloader, e.g. a bare backbone config)."""
     dataset = (cfg.get('test_dataloader') or {}).get('dataset') or {}

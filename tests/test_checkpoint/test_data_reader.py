@@ -9,16 +9,16 @@ import sys
 import numpy as np
 import pytest
 import torch
-from mmengine.logging import MessageHub
+from mmengine.logging import HistoryBuffer, MessageHub
 
-from mixdet.checkpoint import CheckpointError, read_checkpoint
+from mixdet.checkpoint import CheckpointError, load_state_strictly, read_checkpoint
 from mixdet.checkpoint.data_reader import ADMITTED_NAMES
 from mixdet.checkpoint.inert import HISTORY_BUFFER, Inert, InertAttribute, is_inert
-from mixdet.engine.safe_checkpoint import message_hub_state
-from mixdet.utils.state_dicts import load_state_strictly
+from mixdet.checkpoint.message_hub import message_hub_state
+from mixdet.testing.mmengine_files import (CallsSystem, Evaluates, PlantedHistoryBuffer, marker_code,
+                                           mmengine_runner_checkpoint)
 
 from conftest import REPO
-from mmengine_files import CallsSystem, Evaluates, PlantedHistoryBuffer, marker_code, mmengine_runner_checkpoint
 
 
 @pytest.fixture(scope='module')
@@ -49,7 +49,7 @@ def test_mmengine_runner_checkpoints_are_read_as_data(mmengine_file):
 
 def test_their_message_hub_is_rebuilt_as_mmengine_had_it(mmengine_file):
     checkpoint = read_checkpoint(mmengine_file)
-    state = message_hub_state(checkpoint['message_hub'], str(mmengine_file))
+    state = message_hub_state(checkpoint['message_hub'], str(mmengine_file), HistoryBuffer)
     hub = MessageHub.get_instance('test_data_reader')
     hub.load_state_dict(state)
     original = torch.load(mmengine_file, weights_only=False)['message_hub']  # the trusted file of this test
@@ -85,7 +85,7 @@ def test_a_planted_history_buffer_runs_nothing(mmengine_file, tmp_path, marker):
     read = read_checkpoint(path)
     copy.deepcopy(read)
     hub = MessageHub.get_instance('test_a_planted_history_buffer_runs_nothing')
-    hub.load_state_dict(message_hub_state(read['message_hub'], str(path)))
+    hub.load_state_dict(message_hub_state(read['message_hub'], str(path), HistoryBuffer))
     copy.deepcopy(hub.state_dict())
     assert hub.get_scalar('planted').data[0].tolist() == [0.0]
 
@@ -95,14 +95,14 @@ def test_a_history_buffer_with_odd_state_is_not_resumed(mmengine_file):
     key = next(iter(state['log_scalars']))
     state['log_scalars'][key].state['_log_history'] = np.array(['text'])
     with pytest.raises(CheckpointError, match=f'message-hub scalar {key!r} is not a log history'):
-        message_hub_state(state, 'x.pth')
+        message_hub_state(state, 'x.pth', HistoryBuffer)
 
 
 def test_an_object_in_the_runtime_info_is_not_resumed(mmengine_file):
     state = read_checkpoint(mmengine_file)['message_hub']
     state['runtime_info']['odd'] = [Inert()]
     with pytest.raises(CheckpointError, match=r"runtime info \['odd'\] holds objects"):
-        message_hub_state(state, 'x.pth')
+        message_hub_state(state, 'x.pth', HistoryBuffer)
 
 
 def resave(src, dst):
@@ -138,7 +138,7 @@ def test_runtime_info_of_the_wrong_type_is_refused_before_resuming(mmengine_file
     state = read_checkpoint(mmengine_file)['message_hub']
     state['runtime_info'][key] = value
     with pytest.raises(CheckpointError, match=f'message-hub runtime info {re.escape(words)}$'):
-        message_hub_state(state, 'x.pth')
+        message_hub_state(state, 'x.pth', HistoryBuffer)
 
 
 def test_weights_with_nan_are_refused(tmp_path):

@@ -12,8 +12,7 @@ import torch
 
 from mixdet.checkpoint import CheckpointError, read_source
 from mixdet.checkpoint.download import cache_path
-
-from http_server import Endless, Silent, Slow, hub_fixture, serve, server_fixture  # noqa: F401  (fixtures)
+from mixdet.testing.http_server import Endless, Silent, Slow, serve
 
 
 def pth_bytes(value) -> bytes:

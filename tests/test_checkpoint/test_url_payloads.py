@@ -13,12 +13,12 @@ from mmdet.registry import MODELS
 from mmengine.registry import DefaultScope
 from mmengine.runner import CheckpointLoader, load_checkpoint
 
-import mixdet  # noqa: F401  (registers mixdet's modules and its checkpoint loaders)
+import mixdet.modules  # noqa: F401  (registers mixdet's modules and its checkpoint loaders)
 from mixdet.checkpoint import CheckpointError
+from mixdet.testing.http_server import serve
+from mixdet.testing.mmengine_files import Evaluates, marker_code
 
 from conftest import FAST, SHAPES_CONFIG, run_tool
-from http_server import hub_fixture, serve, server_fixture  # noqa: F401  (fixtures)
-from mmengine_files import Evaluates, marker_code
 
 
 @pytest.fixture

@@ -1,5 +1,4 @@
 """Detectors with random but decisive weights, generated images, and PyTorch / ONNX Runtime predictions."""
-from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
@@ -11,7 +10,8 @@ from mmengine.registry import init_default_scope
 
 from mixdet.datasets.shapes import image_rng, render_image
 
-REPO = Path(__file__).resolve().parents[2]
+from conftest import REPO
+
 COCO_CONFIGS = {arch: f'configs/ssdlite_mixnet/ssdlite_{arch}-scratch_8xb24-600e_coco.py'
                 for arch in ('mixnet-s', 'mixnet-m', 'mixnet-l', 'mobilenetv2')}
 SHAPES_CONFIG = 'configs/shapes/ssdlite_mixnet-s_1xb8-1k_shapes.py'

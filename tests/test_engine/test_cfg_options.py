@@ -1,14 +1,13 @@
 """--cfg-options name the option that is wrong: typos warn with the closest key, wrong types and bad syntax stop."""
 import argparse
 import warnings
-from pathlib import Path
 
 import pytest
 from mmengine.config import Config
 
 from mixdet.engine.cfg_options import CheckedDictAction, check_cfg_options
 
-REPO = Path(__file__).resolve().parents[2]
+from conftest import REPO
 
 
 @pytest.fixture(scope='module')

@@ -1,7 +1,6 @@
 """``--cfg-options data_root=...`` reaches every dataset and COCO evaluator of a config; ``--threads``."""
 import argparse
 import os
-from pathlib import Path
 
 import pytest
 import torch
@@ -9,7 +8,7 @@ from mmengine.config import Config
 
 from mixdet.engine.config_setup import add_common_arguments, apply_cfg_options, dataset_configs, set_threads
 
-REPO = Path(__file__).resolve().parents[2]
+from conftest import REPO
 
 
 def test_data_root_reaches_datasets_and_evaluators():

@@ -7,8 +7,7 @@ only useful outputs; P7: the partial dW workspace stays bounded.
 import pytest
 import torch
 
-from mixdet.models.backbones.arch_decode import decode_arch, depthwise_layers
-from mixdet.models.backbones.mixnet_archs import MIXNET_ARCHS
+from mixdet.archs import MIXNET_ARCHS, decode_arch, depthwise_layers
 from mixdet.ops import cuda_launch_plan, split_channels
 
 MIB = 2**20

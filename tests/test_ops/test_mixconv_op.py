@@ -9,16 +9,16 @@ import warnings
 import pytest
 import torch
 
+from mixdet.archs import MIXNET_ARCHS, decode_arch, depthwise_layers
 from mixdet.ops import _loader, backend, mixconv2d, mixconv2d_reference, split_channels
-from mixdet.ops.mixconv import CUDA_MAX_GROUPS
+from mixdet.ops.mixconv import cuda_limits
 
-# Depthwise layers of MixNet-S/M/L at a 224 input, (channels, kernels, stride), spatial size left to the test.
-MIXNET_LAYERS = [
-    (96, [3], 2), (144, [3, 5, 7], 2), (240, [3, 5], 1), (240, [3, 5, 7], 2),  # S
-    (480, [3, 5], 1), (360, [3, 5, 7, 9], 1), (720, [3, 5, 7, 9, 11], 2), (1200, [3, 5, 7, 9], 1),
-    (192, [3, 5, 7, 9], 2), (720, [3, 5, 7, 9], 2), (480, [3], 1),  # M
-    (240, [3, 5, 7, 9], 2), (624, [3, 5, 7, 9], 1), (1584, [3, 5, 7, 9], 1),  # L: groups of 60, 156, 396
-]
+# The distinct mixed-kernel depthwise layers of MixNet-S/M/L, (channels, kernels, stride), from the arch tables; the
+# spatial size is left to the test (MixNet-L's 1584 channels split into groups of 396, its 624 into 156).
+MIXNET_LAYERS = [(channels, list(kernels), stride) for channels, kernels, stride in dict.fromkeys(
+    (layer.channels, layer.kernels, layer.stride)
+    for arch in ('s', 'm', 'l') for layer in depthwise_layers(decode_arch(MIXNET_ARCHS[arch]), 224, 224)
+    if len(layer.kernels) > 1)]
 KERNEL_SETS = [[3], [3, 5], [3, 5, 7], [3, 5, 7, 9], [3, 5, 7, 9, 11]]
 # On a machine with a GPU the CUDA tests run, and fail if mixdet was built without CUDA kernels
 # (test_cuda_kernels_are_built_where_a_gpu_is): no skip hides a missing CUDA build.
@@ -83,10 +83,10 @@ def test_matches_reference_float64(kernels, stride, padding, size):
     check_against_reference(x, weights, stride, padding, atol=1e-10, rtol=1e-10)
 
 
-@pytest.mark.parametrize('channels,kernels,stride', MIXNET_LAYERS)
-def test_mixnet_layers_float64(channels, kernels, stride):
+@pytest.mark.parametrize('channels,kernels,stride,padding', [
+    (*layer, ('symmetric', 'same')[index % 2]) for index, layer in enumerate(MIXNET_LAYERS)])
+def test_mixnet_layers_float64(channels, kernels, stride, padding):
     x, weights = make_case(channels, kernels, 7 if channels > 300 else 9, batch=1)
-    padding = 'same' if channels in (144, 360, 720, 624) else 'symmetric'
     check_against_reference(x, weights, stride, padding, atol=1e-10, rtol=1e-10)
 
 
@@ -271,12 +271,23 @@ def test_cuda_random_shapes_gradcheck_opcheck_and_determinism():
 def test_cuda_limits_fall_back_or_raise(monkeypatch):
     monkeypatch.setattr('mixdet.ops.mixconv._warned', set())
     too_large = make_case(6, [13], 9, device='cuda')
-    too_many = make_case(2 * (CUDA_MAX_GROUPS + 1), [3] * (CUDA_MAX_GROUPS + 1), 9, device='cuda')
+    too_many = make_case(18, [3] * 9, 9, device='cuda')
     for x, weights in (too_large, too_many):
-        with pytest.raises(RuntimeError, match='the CUDA kernel supports up to'):
+        with pytest.raises(RuntimeError, match='the CUDA kernels do not take this call'):
             mixconv2d(x, weights, impl='fused')
         with pytest.warns(RuntimeWarning, match='reference'):
             torch.testing.assert_close(mixconv2d(x, weights), mixconv2d_reference(x, weights))
+
+
+def test_the_cuda_limits_are_the_planners():
+    """mixconv2d asks the C++ planner which calls the CUDA kernels take (any build, no GPU needed)."""
+    for layer in MIXNET_LAYERS:
+        assert cuda_limits(tuple(layer[1]), layer[2], 1) is None, layer
+    for kernels, stride, dilation, reason in [((3, ) * 9, 1, 1, 'at most 8 groups, got 9'),
+                                              ((3, 13), 2, 1, 'kernel sizes 1, 3, 5, 7, 9 and 11 are compiled'),
+                                              ((3, 5), 3, 1, 'stride must be 1 or 2, got 3'),
+                                              ((3, ), 1, 2, 'dilation must be 1, got 2')]:
+        assert reason in cuda_limits(kernels, stride, dilation), (kernels, stride, dilation)
 
 
 def test_cpu_auto_rule_runs_reference_for_fp32_inference(monkeypatch):

@@ -2,9 +2,8 @@
 import re
 import subprocess
 import sys
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from conftest import REPO
 
 
 def run_get_flops(*args, printed=None):

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 import torch
 
-REPO = Path(__file__).resolve().parents[2]
+from conftest import REPO
+
 HIDDEN = ('mmdet', 'mmcv', 'mmengine')
 # Loaded by every Python process of the rehearsal (PYTHONPATH): OpenMMLab imports fail, and `mixdet` is only
 # found inside the copy (an installed or editable mixdet does not count).

@@ -2,9 +2,9 @@
 import re
 import subprocess
 import sys
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from conftest import REPO
+
 CONFIGS = ['configs/shapes/ssdlite_mobilenetv2_1xb8-1k_shapes.py',
            'configs/shapes/ssdlite_mobilenetv2-mixconv357_1xb8-1k_shapes.py']
 

@@ -14,15 +14,12 @@ import argparse
 import time
 
 import torch
-from mmdet.registry import MODELS
-from mmengine.config import Config
-from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
+from mixdet.apis import init_detector
+from mixdet.checkpoint import CheckpointError
 from mixdet.engine.cfg_options import CheckedDictAction
-from mixdet.engine.checkpoint_fit import load_checkpoint_strictly
-from mixdet.engine.config_setup import apply_cfg_options
-from mixdet.engine.safe_checkpoint import CheckpointError
+from mixdet.engine.config_check import ConfigError
 
 
 def parse_args():
@@ -41,16 +38,6 @@ def synchronize(device: str) -> None:
     """Wait for the device's queued work (CUDA only)."""
     if device.startswith('cuda'):
         torch.cuda.synchronize()
-
-
-def build_model(cfg: Config, checkpoint: str, device: str) -> torch.nn.Module:
-    """The config's detector with the checkpoint's weights, in eval mode on ``device``."""
-    model = MODELS.build(cfg.model)
-    try:
-        load_checkpoint_strictly(model, checkpoint)
-    except CheckpointError as error:  # one line naming the checkpoint
-        raise SystemExit(str(error)) from error
-    return model.to(device).eval()
 
 
 def images_per_second(model, data_loader, args) -> float:
@@ -76,11 +63,11 @@ def images_per_second(model, data_loader, args) -> float:
 
 def main():
     args = parse_args()
-    cfg = Config.fromfile(args.config)
-    apply_cfg_options(cfg, args.cfg_options)
-    init_default_scope(cfg.get('default_scope', 'mmdet'))
-    model = build_model(cfg, args.checkpoint, args.device)
-    loader_cfg = dict(cfg.test_dataloader, batch_size=1, num_workers=0, persistent_workers=False)
+    try:
+        model = init_detector(args.config, args.checkpoint, args.cfg_options, args.device)
+    except (CheckpointError, ConfigError) as error:  # one line naming the checkpoint or the option
+        raise SystemExit(str(error)) from error
+    loader_cfg = dict(model.cfg.test_dataloader, batch_size=1, num_workers=0, persistent_workers=False)
     fps = images_per_second(model, Runner.build_dataloader(loader_cfg), args)
     print(f'Overall fps: {fps:.1f} img/s, times per image: {1000 / fps:.1f} ms/img ({args.device})')
 

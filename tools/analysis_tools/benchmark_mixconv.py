@@ -1,16 +1,17 @@
 """Benchmark the fused MixConv op against split/conv/cat, a zero-padded k_max conv and the memory floor.
 
-Layer mode (default): the distinct mixed-kernel depthwise layers of MixNet-S/M, forward and
-forward+backward, per dtype, input size and batch. Model mode (``--model``): a MixNet backbone training
-step (forward, mean-square loss on the last tap, backward, SGD) with the fused op vs the reference, in
-images/s; it needs mmengine, mmcv and mmdet (the MixNet backbone is built through mmdet's registry).
+Layer mode (default): the distinct mixed-kernel depthwise layers of MixNet-S/M (and L on request), from the
+arch tables (mixdet.archs), forward and forward+backward, per dtype, input size and batch. Model mode
+(``--model``): a MixNet backbone training step (forward, mean-square loss on the last tap, backward, SGD) with
+the fused op vs the reference, in images/s; it needs mmengine, mmcv and mmdet (the MixNet backbone is built
+through mmdet's registry).
 
 Whole detectors (a training step of several configs, each under several MixConv implementations, interleaved)
 are timed by ``tools/analysis_tools/train_throughput.py``.
 
 Plan mode (``--plan``, no GPU needed): the CUDA kernels' launch plans (mixdet.ops.cuda_launch_plan) for
 every depthwise layer of MixNet-S/M/L: grid and CTAs of each kernel, tiles, useful/computed outputs and
-the dW workspace; it needs the arch tables of mixdet.models (the OpenMMLab stack).
+the dW workspace.
 
 GPU timing: CUDA events, warm-up, median of ``--iters`` runs, L2 flushed (a 256 MB write) before each
 run. CPU timing: wall clock of each run, median. The floors (``floor_bytes``) are the bytes a pass must move
@@ -34,18 +35,10 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
+from mixdet.archs import MIXNET_ARCHS, DepthwiseLayer, decode_arch, depthwise_layers
 from mixdet.ops import backend, cuda_launch_plan, mixconv2d, split_channels
 from mixdet.ops.mixconv import IMPL_ENV
 
-# Distinct mixed-kernel depthwise layers at a 224 input: (name, channels, height, kernels, stride).
-LAYERS = {
-    's': [('s2b0', 144, 56, (3, 5, 7), 2), ('s2b1', 240, 28, (3, 5), 1), ('s3b0', 240, 28, (3, 5, 7), 2),
-          ('s3b1', 480, 14, (3, 5), 1), ('s4b0', 480, 14, (3, 5, 7), 1), ('s4b1', 360, 14, (3, 5, 7, 9), 1),
-          ('s5b0', 720, 14, (3, 5, 7, 9, 11), 2), ('s5b1', 1200, 7, (3, 5, 7, 9), 1)],
-    'm': [('s1b0', 144, 112, (3, 5, 7), 2), ('s2b0', 192, 56, (3, 5, 7, 9), 2), ('s2b1', 240, 28, (3, 5), 1),
-          ('s3b0', 240, 28, (3, 5, 7), 2), ('s3b1', 480, 14, (3, 5, 7, 9), 1), ('s4b1', 360, 14, (3, 5, 7, 9), 1),
-          ('s5b0', 720, 14, (3, 5, 7, 9), 2), ('s5b1', 1200, 7, (3, 5, 7, 9), 1)],
-}
 DTYPES = {'fp32': torch.float32, 'bf16': torch.bfloat16, 'fp16': torch.float16}
 METHODS = ('fused', 'split', 'padded')
 
@@ -105,6 +98,16 @@ def floor_bytes(pass_name: str, batch: int, channels: int, height: int, out_heig
     return elements * element_size
 
 
+def mixed_layers(arch: str, size: int) -> list[DepthwiseLayer]:
+    """The distinct mixed-kernel depthwise layers of MixNet-``arch`` at a size x size input, each first where it
+    occurs (MixNet-S: eight)."""
+    layers = {}
+    for layer in depthwise_layers(decode_arch(MIXNET_ARCHS[arch]), size, size):
+        if len(layer.kernels) > 1:
+            layers.setdefault((layer.channels, layer.height, layer.width, layer.kernels, layer.stride), layer)
+    return list(layers.values())
+
+
 def layer_inputs(channels, height, kernels, batch, dtype, device, channels_last):
     """x [N, C, H, H], per-group kernels, and the same kernels zero-padded to k_max as one [C, 1, k, k]."""
     x = torch.randn(batch, channels, height, height, device=device, dtype=dtype)
@@ -149,8 +152,9 @@ def run_layers(args, device: torch.device) -> list[dict]:
                           f'{"channels_last" if args.channels_last else "NCHW"} (ms; ratio = split / fused)')
                     print(f'{"layer":6} {"C":>5} {"H":>4} {"kernels":>12} s | {"pass":6} '
                           + ' '.join(f'{m:>8}' for m in METHODS) + f' {"floor":>8} {"ratio":>6} {"%floor":>6}')
-                    for name, channels, height, kernels, stride in LAYERS[arch]:
-                        height = height * size // 224
+                    for layer in mixed_layers(arch, size):
+                        name, channels, height, kernels, stride = (layer.name, layer.channels, layer.height,
+                                                                   layer.kernels, layer.stride)
                         x, weights, padded = layer_inputs(channels, height, kernels, batch, dtype, device,
                                                           args.channels_last)
                         out_h = (height - 1) // stride + 1
@@ -210,8 +214,6 @@ def plot(rows: list[dict], path: str) -> None:
 
 def print_plans(args) -> None:
     """The CUDA launch plans of every MixNet depthwise layer (forward | backward), from the C++ planner."""
-    from mixdet.models.backbones.arch_decode import decode_arch, depthwise_layers
-    from mixdet.models.backbones.mixnet_archs import MIXNET_ARCHS
     dtype = DTYPES[args.dtype[0]]
     for arch in args.arch:
         for size in args.size:
@@ -241,7 +243,8 @@ def run_model(args, device: torch.device) -> None:
     """Images/s of a MixNet backbone training step, fused op vs reference."""
     from mmdet.registry import MODELS
 
-    import mixdet  # noqa: F401  (registers MixNet in mmdet's MODELS; needs mmengine, mmcv and mmdet)
+    from mixdet.modules import register_all_modules  # MixNet in mmdet's MODELS; needs mmengine, mmcv and mmdet
+    register_all_modules()
     timer = Timer(device, args.warmup, max(5, args.iters // 5))
     for arch in args.arch:
         for size in args.size:
@@ -295,8 +298,6 @@ def main() -> None:
     if args.plan:
         print_plans(args)
         return
-    if not args.model and set(args.arch) - set(LAYERS):
-        parser.error(f'layer mode has tables for MixNet {sorted(LAYERS)} only')
     if args.quick:
         args.arch, args.size, args.batch, args.dtype, args.iters, args.warmup = ['s'], [224], [8], ['fp32'], 10, 2
     device = torch.device(args.device)

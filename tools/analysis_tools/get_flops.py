@@ -10,11 +10,11 @@ without a fixed size (a bare backbone, ``keep_ratio=True``) needs ``--shape``.
 import argparse
 
 from mmengine.config import Config
-from mmengine.registry import init_default_scope
 
+from mixdet.apis import init_config, init_detector
 from mixdet.engine.cfg_options import CheckedDictAction
-from mixdet.engine.config_setup import apply_cfg_options
-from mixdet.utils.complexity import count_macs, count_params
+from mixdet.engine.config_check import ConfigError
+from mixdet.ops.complexity import count_macs, count_params
 from mixdet.utils.input_size import test_input_size
 
 
@@ -44,12 +44,12 @@ def input_size(cfg: Config, config_path: str, shape: list[int] | None) -> tuple[
 
 def main():
     args = parse_args()
-    cfg = Config.fromfile(args.config)
-    apply_cfg_options(cfg, args.cfg_options)
+    try:
+        cfg = init_config(args.config, args.cfg_options)
+    except ConfigError as error:  # one line naming the option
+        raise SystemExit(str(error)) from error
     height, width, source = input_size(cfg, args.config, args.shape)
-    init_default_scope(cfg.get('default_scope', 'mmdet'))
-    from mmdet.registry import MODELS
-    model = MODELS.build(cfg.model)
+    model = init_detector(cfg)
     if args.backbone_only:
         if not hasattr(model, 'backbone'):
             raise SystemExit(f'{args.config}: --backbone-only needs a detector config with a backbone')

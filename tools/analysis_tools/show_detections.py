@@ -13,14 +13,14 @@ from pathlib import Path
 
 import mmcv
 import numpy as np
-from mmdet.apis import inference_detector, init_detector
+from mmdet.apis import inference_detector
 from mmdet.registry import VISUALIZERS
 from mmengine.config import Config
 
+from mixdet.apis import init_detector
+from mixdet.checkpoint import CheckpointError
 from mixdet.engine.cfg_options import CheckedDictAction
-from mixdet.engine.checkpoint_fit import load_checkpoint_strictly
-from mixdet.engine.config_setup import apply_cfg_options
-from mixdet.engine.safe_checkpoint import CheckpointError
+from mixdet.engine.config_check import ConfigError
 
 
 def parse_args():
@@ -58,14 +58,11 @@ def tile(images: list[np.ndarray], columns: int = 4, background: int = 255) -> n
 
 def main():
     args = parse_args()
-    cfg = Config.fromfile(args.config)
-    apply_cfg_options(cfg, args.cfg_options)
-    model = init_detector(cfg, None, device='cpu')
     try:
-        checkpoint = load_checkpoint_strictly(model, args.checkpoint)
-    except CheckpointError as error:
+        model = init_detector(args.config, args.checkpoint, args.cfg_options, device='cpu')
+    except (CheckpointError, ConfigError) as error:  # one line naming the checkpoint or the option
         raise SystemExit(str(error)) from error
-    model.dataset_meta = checkpoint.get('meta', {}).get('dataset_meta', model.dataset_meta)
+    cfg = model.cfg
     visualizer = VISUALIZERS.build(dict(type='DetLocalVisualizer', name='show_detections'))
     visualizer.dataset_meta = model.dataset_meta
     tiles, shown = [], []  # drawn images; predictions drawn on each

@@ -15,10 +15,10 @@ import statistics
 import time
 
 import torch
-from mmdet.structures import DetDataSample
-from mmengine.config import Config
-from mmengine.registry import init_default_scope
-from mmengine.structures import InstanceData
+
+from mixdet.apis import init_detector
+from mixdet.ops.mixconv import IMPL_ENV
+from mixdet.testing.batches import synthetic_batch
 
 
 def parse_args():
@@ -34,26 +34,8 @@ def parse_args():
     return parser.parse_args()
 
 
-def synthetic_batch(size: int, batch: int, num_classes: int):
-    """[batch, 3, size, size] images and DetDataSamples with three boxes each; fixed seed."""
-    gen = torch.Generator().manual_seed(0)
-    samples = []
-    for _ in range(batch):
-        xy = torch.rand(3, 2, generator=gen) * size * 0.6
-        wh = 12 + torch.rand(3, 2, generator=gen) * size * 0.3
-        sample = DetDataSample(metainfo=dict(img_shape=(size, size), pad_shape=(size, size), ori_shape=(size, size),
-                                             scale_factor=(1.0, 1.0), batch_input_shape=(size, size)))
-        sample.gt_instances = InstanceData(bboxes=torch.cat([xy, (xy + wh).clamp(max=size)], 1),
-                                           labels=torch.randint(0, num_classes, (3, ), generator=gen))
-        samples.append(sample)
-    return torch.randn(batch, 3, size, size, generator=gen), samples
-
-
 def train_step_fn(config: str, args):
-    from mmdet.registry import MODELS
-    cfg = Config.fromfile(config)
-    init_default_scope(cfg.get('default_scope', 'mmdet'))
-    model = MODELS.build(cfg.model)
+    model = init_detector(config)
     model.init_weights()
     model.train()
     optimizer = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
@@ -71,8 +53,6 @@ def main():
     args = parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    import mixdet  # noqa: F401  (registers mixdet's models)
-    from mixdet.ops.mixconv import IMPL_ENV
     steps = {config: train_step_fn(config, args) for config in args.configs}
     entries = [(config, impl) for config in args.configs for impl in args.impls or [None]]
 

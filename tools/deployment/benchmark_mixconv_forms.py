@@ -23,18 +23,18 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 import torch
-from mmengine.config import Config, DictAction
 from torch import nn
 
+from mixdet.apis.bench_models import build_detector
 from mixdet.deploy import export_onnx
-from mixdet.deploy.bench_models import build_detector
 from mixdet.deploy.export_forms import grouped_as_conv, grouped_pointwise_form
-from mixdet.deploy.input_size import test_input_size
 from mixdet.deploy.onnx_graph import op_types
 from mixdet.deploy.ort_timing import cpu_session, time_interleaved
-from mixdet.engine.config_setup import apply_cfg_options
+from mixdet.engine.cfg_options import CheckedDictAction
+from mixdet.engine.config_check import ConfigError
 from mixdet.layers import GroupedConv2d, MixedConv2d
 from mixdet.ops.mixconv_onnx import ONNX_FORMS, layer_form, onnx_mixconv_form
+from mixdet.utils.input_size import test_input_size
 
 WARMUP = 5
 
@@ -46,7 +46,8 @@ def parse_args():
     parser.add_argument('--threads', type=int, default=1, help='ONNX Runtime threads (default 1)')
     parser.add_argument('--runs', type=int, default=50, help='timed runs per form')
     parser.add_argument('--layers', action='store_true', help='time each layer alone instead of whole models')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config settings, key=value')
+    parser.add_argument('--cfg-options', nargs='+', action=CheckedDictAction,
+                        help='override config settings, key=value')
     return parser.parse_args()
 
 
@@ -88,7 +89,8 @@ def benchmark_layers(model: nn.Module, size: tuple[int, int], threads: int, runs
             sessions = {form: layer_session(module, in_channels, out_channels, x, threads, form)
                         for form in ('padded', 'split')}
             what = f'MixConv k={",".join(map(str, module.kernel_sizes))} C={in_channels} s{module.stride}'
-            rule = layer_form((height, width), module.kernel_sizes, module.stride, module.padding, module.dilation)
+            rule = layer_form((height, width), module.kernel_sizes, module.stride, module.padding_rule,
+                              module.dilation)
         else:
             sessions = {form: layer_session(conv, in_channels, out_channels, x, threads)
                         for form, conv in ((f, grouped_as_conv(module, f)) for f in ('grouped', 'dense'))}
@@ -120,10 +122,11 @@ def main():
     print(f'ONNX Runtime {ort.__version__}, CPU provider, {args.threads} threads, batch 1, {args.runs} runs')
     with tempfile.TemporaryDirectory() as tmp:
         for config in args.configs:
-            cfg = Config.fromfile(config)
-            apply_cfg_options(cfg, args.cfg_options)
-            size = (args.shape, args.shape) if args.shape else test_input_size(cfg)
-            model = build_detector(config, cfg_options=args.cfg_options)
+            try:
+                model = build_detector(config, cfg_options=args.cfg_options)
+            except ConfigError as error:  # one line naming the option
+                raise SystemExit(str(error)) from error
+            size = (args.shape, args.shape) if args.shape else test_input_size(model.cfg)
             if args.layers:
                 print(f'{Path(config).stem} at {size[0]}x{size[1]}:')
                 benchmark_layers(model, size, args.threads, args.runs)

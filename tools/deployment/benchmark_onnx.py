@@ -23,14 +23,15 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
+from mixdet.apis.bench_models import RANDOM, build_detector
+from mixdet.checkpoint import CheckpointError
 from mixdet.deploy import ExportError, export_onnx
-from mixdet.deploy.bench_models import RANDOM, build_detector
 from mixdet.deploy.onnx_graph import conv_macs
 from mixdet.deploy.ort_timing import cpu_session, time_interleaved
 from mixdet.engine.cfg_options import CheckedDictAction
-from mixdet.engine.safe_checkpoint import CheckpointError
+from mixdet.engine.config_check import ConfigError
+from mixdet.ops.complexity import count_macs, count_params
 from mixdet.ops.mixconv_onnx import ONNX_FORMS
-from mixdet.utils.complexity import count_macs, count_params
 
 
 def parse_args():
@@ -74,7 +75,7 @@ def main():
     names = [Path(config).stem for config in args.configs]
     try:
         detectors = [build_detector(c, k, args.cfg_options) for c, k in zip(args.configs, checkpoints)]
-    except CheckpointError as error:
+    except (CheckpointError, ConfigError) as error:  # one line naming the checkpoint or the option
         raise SystemExit(str(error)) from error
     params = [count_params(d) for d in detectors]
     print(machine())

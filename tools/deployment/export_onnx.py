@@ -13,18 +13,18 @@ import argparse
 import json
 import os.path as osp
 
-from mmengine.config import Config, DictAction
-from mmengine.registry import init_default_scope
+from mmengine.config import Config
 
+from mixdet.apis import init_config, init_detector
+from mixdet.checkpoint import CheckpointError
 from mixdet.deploy import ExportError, export_onnx
 from mixdet.deploy.export import DEFAULT_OPSET
-from mixdet.deploy.input_size import test_input_size
 from mixdet.deploy.metadata import CLASSES, deploy_metadata
 from mixdet.deploy.onnx_graph import op_types
-from mixdet.engine.checkpoint_fit import load_checkpoint_strictly
-from mixdet.engine.config_setup import apply_cfg_options
-from mixdet.engine.safe_checkpoint import CheckpointError
+from mixdet.engine.cfg_options import CheckedDictAction
+from mixdet.engine.config_check import ConfigError
 from mixdet.ops.mixconv_onnx import ONNX_FORMS
+from mixdet.utils.input_size import test_input_size
 
 
 def parse_args():
@@ -38,7 +38,8 @@ def parse_args():
     parser.add_argument('--mixconv', choices=ONNX_FORMS, default='auto',
                         help='MixConv as one zero-padded Conv (padded), Split + one Conv per kernel size + Concat '
                              '(split), or per layer by the measured rule of mixdet/ops/mixconv_onnx.py (auto, default)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config settings, key=value')
+    parser.add_argument('--cfg-options', nargs='+', action=CheckedDictAction,
+                        help='override config settings, key=value')
     return parser.parse_args()
 
 
@@ -58,15 +59,11 @@ def main():
     args = parse_args()
     if not osp.isfile(args.checkpoint):
         raise SystemExit(f'checkpoint not found: {args.checkpoint}')
-    cfg = Config.fromfile(args.config)
-    apply_cfg_options(cfg, args.cfg_options)
-    size = input_size(cfg, args.shape)
-    init_default_scope(cfg.get('default_scope', 'mmdet'))
-    from mmdet.registry import MODELS
-    model = MODELS.build(cfg.model)
     try:
-        load_checkpoint_strictly(model, args.checkpoint)
-    except CheckpointError as error:  # unreadable, unsafe, or not this config's model: one line naming it
+        cfg = init_config(args.config, args.cfg_options)
+        size = input_size(cfg, args.shape)
+        model = init_detector(cfg, args.checkpoint)
+    except (CheckpointError, ConfigError) as error:  # unreadable, unsafe, not this config's model, a bad option
         raise SystemExit(str(error)) from error
     metadata = deploy_metadata(cfg, args.config, args.checkpoint, size)
     classes = json.loads(metadata[CLASSES])

@@ -12,12 +12,13 @@ import argparse
 import copy
 
 import numpy as np
-from mmengine.config import Config, DictAction
-from mmengine.registry import init_default_scope
+from mmengine.config import Config
 
+from mixdet.apis import init_config
 from mixdet.deploy.onnx_file import OnnxFileError, open_detector
 from mixdet.deploy.quantize import CALIBRATION_METHODS, quantize_detector
-from mixdet.engine.config_setup import apply_cfg_options
+from mixdet.engine.cfg_options import CheckedDictAction
+from mixdet.engine.config_check import ConfigError
 
 
 def parse_args():
@@ -28,7 +29,8 @@ def parse_args():
     parser.add_argument('--calib-images', type=int, default=100, help='training images to calibrate on (100)')
     parser.add_argument('--calib-method', choices=sorted(CALIBRATION_METHODS), default='minmax',
                         help='activation range estimate (default minmax)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config settings, key=value')
+    parser.add_argument('--cfg-options', nargs='+', action=CheckedDictAction,
+                        help='override config settings, key=value')
     return parser.parse_args()
 
 
@@ -54,12 +56,10 @@ def calibration_images(dataset, count: int, size: tuple[int, int]):
 
 def main():
     args = parse_args()
-    cfg = Config.fromfile(args.config)
-    apply_cfg_options(cfg, args.cfg_options)
-    init_default_scope(cfg.get('default_scope', 'mmdet'))
     try:
+        cfg = init_config(args.config, args.cfg_options)
         height, width = open_detector(args.model, threads=1).get_inputs()[0].shape[2:]
-    except OnnxFileError as error:
+    except (ConfigError, OnnxFileError) as error:  # one line naming the option or the model file
         raise SystemExit(str(error)) from error
     dataset = calibration_set(cfg)
     if not 1 <= args.calib_images <= len(dataset):

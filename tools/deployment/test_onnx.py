@@ -22,17 +22,16 @@ import numpy as np
 import onnxruntime as ort
 import torch
 from mmdet.structures import DetDataSample
-from mmengine.config import Config, DictAction
 from mmengine.evaluator import Evaluator
-from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 from mmengine.structures import InstanceData
 
+from mixdet.apis import init_config, init_detector
+from mixdet.checkpoint import CheckpointError
 from mixdet.deploy.metadata import CHECKPOINT, CHECKPOINT_SHA256, sha256
 from mixdet.deploy.onnx_file import OnnxFileError, open_detector, read_metadata
-from mixdet.engine.checkpoint_fit import load_checkpoint_strictly
-from mixdet.engine.config_setup import apply_cfg_options
-from mixdet.engine.safe_checkpoint import CheckpointError
+from mixdet.engine.cfg_options import CheckedDictAction
+from mixdet.engine.config_check import ConfigError
 
 WARMUP = 3
 PYTORCH = 'PyTorch'
@@ -45,7 +44,8 @@ def parse_args():
     parser.add_argument('--checkpoint', help='PyTorch checkpoint (default: the one named in the first model)')
     parser.add_argument('--threads', type=int, default=torch.get_num_threads(),
                         help='threads of ONNX Runtime and PyTorch alike (default: torch.get_num_threads())')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config settings, key=value')
+    parser.add_argument('--cfg-options', nargs='+', action=CheckedDictAction,
+                        help='override config settings, key=value')
     return parser.parse_args()
 
 
@@ -125,22 +125,13 @@ def main():
     names = [Path(path).name for path in args.models]
     if len(set(names)) != len(names) or PYTORCH in names:
         raise SystemExit(f'give models with distinct file names (other than {PYTORCH!r}), got {names}')
-    cfg = Config.fromfile(args.config)
-    apply_cfg_options(cfg, args.cfg_options)
-    init_default_scope(cfg.get('default_scope', 'mmdet'))
-    torch.set_num_threads(args.threads)
     try:
+        cfg = init_config(args.config, args.cfg_options)
+        torch.set_num_threads(args.threads)
         predictors = {name: onnx_predictor(path, args.threads) for name, path in zip(names, args.models)}
-        checkpoint = exported_checkpoint(args.models, args.checkpoint)
-    except OnnxFileError as error:
+        model = init_detector(cfg, exported_checkpoint(args.models, args.checkpoint))
+    except (CheckpointError, ConfigError, OnnxFileError) as error:  # one line naming the file or the option
         raise SystemExit(str(error)) from error
-    from mmdet.registry import MODELS
-    model = MODELS.build(cfg.model)
-    try:
-        load_checkpoint_strictly(model, checkpoint)
-    except CheckpointError as error:
-        raise SystemExit(str(error)) from error
-    model.eval()
     cfg.test_dataloader.batch_size = 1
     loader = Runner.build_dataloader(cfg.test_dataloader)
 

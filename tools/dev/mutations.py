@@ -45,19 +45,21 @@ RUNNER = 'mixdet/engine/runner.py'
 HOOK = 'mixdet/engine/checkpoint_hook.py'
 OP_TESTS = 'tests/test_ops/test_mixconv_op.py'
 AUTOCAST_TESTS = 'tests/test_ops/test_mixconv_autocast.py'
-BACKBONE_TESTS = 'tests/test_models/test_mixnet_backbone.py'
-PARITY_S = 'tests/test_models/test_timm_parity.py::test_converted_weights_reproduce_timm[mixnet-s]'
-CONFIG_TESTS = 'tests/test_detection/test_configs.py'
+BACKBONE_TESTS = 'tests/test_models/test_backbones/test_mixnet_backbone.py'
+PARITY = 'tests/test_models/test_backbones/test_timm_parity.py'
+PARITY_S = f'{PARITY}::test_converted_weights_reproduce_timm[mixnet-s]'
+CONFIG_TESTS = 'tests/test_configs/test_configs.py'
 POSTPROCESSING_TESTS = 'tests/test_deploy/test_postprocessing.py'
-SECURITY_TESTS = 'tests/test_detection/test_checkpoint_security.py'
+SECURITY_TESTS = 'tests/test_engine/test_checkpoint_security.py'
 READER = 'mixdet/checkpoint/data_reader.py'
+STATE_DICT = 'mixdet/checkpoint/state_dict.py'
 DOWNLOAD = 'mixdet/checkpoint/download.py'
 SCHEMES = 'mixdet/engine/checkpoint_schemes.py'
 READER_TESTS = 'tests/test_checkpoint/test_data_reader.py'
 DOWNLOAD_TESTS = 'tests/test_checkpoint/test_download.py'
 HOOK_TESTS = 'tests/test_engine/test_checkpoint_hook.py'
-RESUME_TESTS = 'tests/test_detection/test_resume.py'
-TIMM_TESTS = 'tests/test_models/test_pretrained_timm.py'
+RESUME_TESTS = 'tests/test_engine/test_resume.py'
+TIMM_TESTS = 'tests/test_models/test_backbones/test_pretrained_timm.py'
 
 MUTATIONS = [
     # --- the MixConv op
@@ -65,7 +67,8 @@ MUTATIONS = [
              REFERENCE, '    sizes[0] += channels - sum(sizes)', '    sizes[-1] += channels - sum(sizes)',
              'tests/test_ops/test_mixconv_reference.py::test_split_channels_follows_tf_rule'),
     mutation('same-pad-side', "TF 'same' padding puts the odd pad before (top/left) instead of after",
-             REFERENCE, '    return total // 2, total - total // 2', '    return total - total // 2, total // 2',
+             'mixdet/ops/geometry.py', '    return total // 2, total - total // 2',
+             '    return total - total // 2, total // 2',
              'tests/test_ops/test_mixconv_reference.py::test_same_padding_matches_tensorflow'),
     mutation('cpu-stride2-tap', 'CPU kernel: odd kernel columns read the wrong phase column at stride 2 (forward '
              'of wide planes, weight gradient)', CPU_KERNEL,
@@ -81,8 +84,8 @@ MUTATIONS = [
              f'{OP_TESTS}::test_matches_reference_float64'),
     mutation('cuda-forward-barrier', 'CUDA forward kernel: no barrier between loading the shared-memory tiles '
              'and reading them', 'mixdet/ops/csrc/cuda/mixconv_kernels.cuh',
-             '(strips * kStrip - 1) * S + K, t.pitch, t.channel, s_in);\n  __syncthreads();\n',
-             '(strips * kStrip - 1) * S + K, t.pitch, t.channel, s_in);\n',
+             '(strips * R - 1) * S + K, t.pitch,\n      t.channel, s_in);\n  __syncthreads();\n',
+             '(strips * R - 1) * S + K, t.pitch,\n      t.channel, s_in);\n',
              'tests/test_ops/test_cuda_emulation.py::test_kernel_sizes_strides_paddings[torch.float32]'),
     mutation('fused-bias-dropped', 'mixconv2d(impl=fused) ignores the bias', 'mixdet/ops/mixconv.py',
              '        out = out + bias.view(1, -1, 1, 1)', '        out = out',
@@ -100,9 +103,9 @@ MUTATIONS = [
              '                return op(*args)',
              f'{AUTOCAST_TESTS}::test_op_has_autocast_kernels'),
     mutation('flops-per-group-channels', 'FLOP formula of the fused op forgets the channels of each group',
-             'mixdet/utils/complexity.py', 'sum(c * kh * kw for c, _, kh, kw in w_shapes)',
+             'mixdet/ops/complexity.py', 'sum(c * kh * kw for c, _, kh, kw in w_shapes)',
              'sum(kh * kw for c, _, kh, kw in w_shapes)',
-             'tests/test_tools/test_complexity.py::test_fused_op_counts_the_flops_of_split_conv_cat'),
+             'tests/test_ops/test_complexity.py::test_fused_op_counts_the_flops_of_split_conv_cat'),
     # --- the MixNet backbone
     mutation('out-indices-order', 'taps come in the order of out_indices, not in network order', MIXNET,
              '        return tuple(t for t in order if t in out_indices)', '        return tuple(out_indices)',
@@ -123,18 +126,18 @@ MUTATIONS = [
              '        return (out + x if self.has_residual else out), expansion', '        return out, expansion',
              PARITY_S),
     mutation('channel-divisor-4', 'channels rounded to multiples of 4 (MixNet-L widths, timm weights no longer fit)',
-             'mixdet/models/backbones/arch_decode.py', 'CHANNEL_DIVISOR = 8', 'CHANNEL_DIVISOR = 4',
-             'tests/test_models/test_arch_decode.py::test_make_divisible_matches_mixnet_l_widths'),
+             'mixdet/archs/widths.py', 'CHANNEL_DIVISOR = 8', 'CHANNEL_DIVISOR = 4',
+             'tests/test_archs/test_decode.py::test_make_divisible_matches_mixnet_l_widths'),
     # --- weights
     mutation('converter-keeps-classifier', 'the timm converter keeps the classifier weights',
-             'mixdet/utils/timm_checkpoint.py',
+             'mixdet/models/backbones/mixnet_timm.py',
              '    backbone = {k: v for k, v in state.items() if not k.startswith(CLASSIFIER_PREFIX)}',
              '    backbone = dict(state)',
-             'tests/test_models/test_timm_parity.py::test_converted_keys_load_strictly_and_classifier_is_dropped'),
+             f'{PARITY}::test_converted_keys_load_strictly_and_classifier_is_dropped'),
     Mutation('strict-load-ignores-missing', 'strict loading lets missing keys through (left at random init)',
-             (Edit('mixdet/utils/state_dicts.py', 'problems = dict(missing=sorted(set(expected) - set(state)), ',
+             (Edit(STATE_DICT, 'problems = dict(missing=sorted(set(expected) - set(state)), ',
                    'problems = dict(missing=[], '),
-              Edit('mixdet/utils/state_dicts.py', '    module.load_state_dict(state, strict=True)\n',
+              Edit(STATE_DICT, '    module.load_state_dict(state, strict=True)\n',
                    '    module.load_state_dict(state, strict=False)\n')),
              (f'{BACKBONE_TESTS}::test_pretrained_missing_a_key_is_refused',)),
     # --- detector and configs
@@ -151,7 +154,7 @@ MUTATIONS = [
     mutation('coco-drop-last-off', 'the COCO train loader keeps a last batch of one image (BatchNorm fails on it)',
              'configs/ssdlite_mixnet/ssdlite_mobilenetv2-scratch_8xb24-600e_coco.py', 'drop_last=True,',
              'drop_last=False,',
-             'tests/test_detection/test_coco_layout.py'),
+             'tests/test_configs/test_coco_layout.py'),
     mutation('data-root-misses-evaluators', '--cfg-options data_root=... does not reach the COCO evaluators',
              'mixdet/engine/config_setup.py', 'if ann_file and ann_file.startswith(old_root):',
              'if ann_file and ann_file.startswith(new_root):',
@@ -159,29 +162,29 @@ MUTATIONS = [
     # --- datasets
     mutation('absurd-box-kept', 'a box reaching absurdly far outside its image (1e30) is trained on, as mmdet does',
              'mixdet/datasets/box_check.py', '        return ABSURD', '        return None',
-             'tests/test_detection/test_bad_input.py::test_unusable_boxes_are_skipped_and_counted_by_reason'),
+             'tests/test_datasets/test_bad_input.py::test_unusable_boxes_are_skipped_and_counted_by_reason'),
     mutation('undecodable-image-not-skipped', "undecodable training images stop training (mmcv's message not "
              'recognised)', CHECKED_COCO, "DECODE_FAILURE = 'failed to load image'",
              "DECODE_FAILURE = 'Failed to load image'",
-             'tests/test_detection/test_bad_input.py::test_corrupt_images_are_skipped_and_counted_when_training'),
+             'tests/test_datasets/test_bad_input.py::test_corrupt_images_are_skipped_and_counted_when_training'),
     mutation('missing-images-evaluated', 'missing image files are skipped in evaluation too, which then scores '
              'another set of images', CHECKED_COCO, '        if self.test_mode:\n            self._check_evaluable()\n',
              '',
-             'tests/test_detection/test_bad_input.py::test_missing_image_files_skip_in_training_and_fail_in_testing'),
+             'tests/test_datasets/test_bad_input.py::test_missing_image_files_skip_in_training_and_fail_in_testing'),
     mutation('class-order-unchecked', 'metainfo classes in another order than the file\'s categories are accepted '
              '(predictions carry the wrong names)', 'mixdet/datasets/category_check.py',
              '    if file_order != list(classes):', '    if False:',
-             'tests/test_detection/test_bad_input.py::test_malformed_class_lists_are_refused'),
+             'tests/test_datasets/test_bad_input.py::test_malformed_class_lists_are_refused'),
     mutation('evaluator-file-unchecked', 'an evaluator reading another annotation file than its dataset is accepted',
              'mixdet/datasets/data_check_hook.py', '        if osp.realpath(ann_file) != osp.realpath(dataset_file):',
-             '        if False:', 'tests/test_detection/test_data_check.py',
+             '        if False:', 'tests/test_datasets/test_data_check.py',
              k='fit_the_data'),
     mutation('shapes-bbox-off-by-one', 'shapes dataset: boxes one pixel too narrow (bbox from mask)',
              'mixdet/datasets/shapes.py', 'float(cols[-1] + 1 - x0)', 'float(cols[-1] - x0)',
-             'tests/test_shapes_dataset.py::test_boxes_are_tight_around_the_full_shape_mask'),
+             'tests/test_datasets/test_shapes_dataset.py::test_boxes_are_tight_around_the_full_shape_mask'),
     mutation('shapes-area-of-full-mask', 'shapes dataset: area of the full shape, not of its visible part',
              'mixdet/datasets/shapes.py', "area=int(shape['visible'].sum())", "area=int(shape['mask'].sum())",
-             'tests/test_shapes_dataset.py::test_occluded_objects_are_kept_only_while_mostly_visible'),
+             'tests/test_datasets/test_shapes_dataset.py::test_occluded_objects_are_kept_only_while_mostly_visible'),
     # --- checkpoints: the data-only reader, downloads, resume
     mutation('weights-only-off', 'checkpoints are read with the full unpickler (code in a file runs)',
              READER, 'map_location=map_location, weights_only=True)', 'map_location=map_location, weights_only=False)',
@@ -210,15 +213,16 @@ MUTATIONS = [
              RUNNER, '            super().resume(filename, *args, **kwargs)',
              '            super().resume(filename, resume_param_scheduler=False)', RESUME_TESTS),
     mutation('message-hub-not-resumed', "--resume drops the run's message hub (log history, best score)",
-             RUNNER, "            checkpoint['message_hub'] = message_hub_state(checkpoint['message_hub'], filename)",
+             RUNNER, "            checkpoint['message_hub'] = message_hub_state(checkpoint['message_hub'], filename, "
+             "HistoryBuffer)",
              "            checkpoint['message_hub'] = dict(log_scalars={}, runtime_info={}, resumed_keys={})",
              RESUME_TESTS),
     mutation('runtime-info-unchecked', "a resumed message hub's best_score/iter/paths are taken unchecked",
-             'mixdet/engine/safe_checkpoint.py', '        problem = _runtime_problem(key, value)',
+             'mixdet/checkpoint/message_hub.py', '        problem = _runtime_problem(key, value)',
              '        problem = None',
              f'{READER_TESTS}::test_runtime_info_of_the_wrong_type_is_refused_before_resuming'),
     mutation('nan-weights-accepted', 'weights holding NaN load (and evaluate to nonsense with exit 0)',
-             'mixdet/utils/state_dicts.py', 'if v.is_floating_point() and not bool(torch.isfinite(v).all())]',
+             STATE_DICT, 'if v.is_floating_point() and not bool(torch.isfinite(v).all())]',
              'if False]', f'{READER_TESTS}::test_weights_with_nan_are_refused'),
     # --- timm's checkpoints by URL / safetensors (Pretrained), downloads
     mutation('timm-classifier-kept', "timm's classifier.* is not dropped (timm checkpoints are refused)",
@@ -296,7 +300,7 @@ MUTATIONS = [
              'mixdet/models/backbones/mixconv_backbone.py',
              'for key, value in forwarded.items() if value is not None})',
              'for key, value in forwarded.items() if value})',
-             'tests/test_models/test_mixconv_backbone.py::test_falsy_overrides_are_forwarded_too'),
+             'tests/test_models/test_backbones/test_mixconv_backbone.py::test_falsy_overrides_are_forwarded_too'),
     # --- the audit's breakages that no test noticed (issue 20), each now with the test that does
     mutation('onnx-score-thr-ignored', 'the exported graph ignores the configured score threshold',
              'mixdet/deploy/end2end.py',
@@ -321,13 +325,13 @@ MUTATIONS = [
              'cast_to(weights, device_type, dtype), cast_to(bias, device_type, dtype)',
              'cast_to(weights, device_type, dtype), bias', f'{AUTOCAST_TESTS}::test_a_bias_is_cast_with_the_input'),
     mutation('tf-advice-missing', "the converter's advice for tf_mixnet_* weights gives BN eps 1e-5",
-             'mixdet/utils/timm_checkpoint.py', "padding='same', norm_cfg=dict(type='BN', eps=1e-3)",
+             'mixdet/models/backbones/mixnet_timm.py', "padding='same', norm_cfg=dict(type='BN', eps=1e-3)",
              "padding='same', norm_cfg=dict(type='BN', eps=1e-5)",
              'tests/test_tools/test_convert_timm_mixnet.py::test_the_backbone_settings_the_weights_need_are_printed'),
     mutation('shapes-category-shift', "the shapes generator's annotations name the next category, not the drawn one",
              'mixdet/datasets/shapes.py', "category_id=cat_ids[obj['label']],",
              "category_id=cat_ids[(obj['label'] + 1) % len(cat_ids)],",
-             'tests/test_shapes_dataset.py::test_each_annotation_names_the_shape_drawn_there'),
+             'tests/test_datasets/test_shapes_dataset.py::test_each_annotation_names_the_shape_drawn_there'),
     mutation('mixnet-config-own-lr', 'the MixNet-S COCO config carries its own learning rate, not the baseline\'s',
              'configs/ssdlite_mixnet/ssdlite_mixnet-s-scratch_8xb24-600e_coco.py',
              '    bbox_head=dict(in_channels=None))\n',
@@ -356,16 +360,16 @@ MUTATIONS = [
              'tests/test_deploy/test_export_forms.py::test_mixconv_auto_rule'),
     mutation('onnx-metadata-full-path', "the exported file's metadata records the checkpoint's absolute path",
              'mixdet/deploy/metadata.py', 'CHECKPOINT: osp.basename(checkpoint_path)', 'CHECKPOINT: checkpoint_path',
-             'tests/test_detection/test_deploy_tools.py::test_exported_model_is_self_describing'),
+             'tests/test_tools/test_deploy_tools.py::test_exported_model_is_self_describing'),
     mutation('onnx-interface-unchecked', 'an edited .onnx without the detector\'s outputs is evaluated (deep error)',
              'mixdet/deploy/onnx_file.py', "and all(isinstance(s, int) for s in shape[2:]) and outputs == ['dets', "
              "'labels']):", '):', 'tests/test_deploy/test_onnx_files.py::test_tampered_files_are_one_line_naming_them'),
     mutation('num-classes-unchecked', 'a head whose num_classes differs from the dataset\'s classes trains on',
              'mixdet/datasets/data_check_hook.py', 'and number != len(classes):', 'and False:',
-             'tests/test_detection/test_data_check.py',
+             'tests/test_datasets/test_data_check.py',
              k='does_not_fit_the_data'),
     mutation('zero-byte-image-uncounted', 'a zero-byte image file is not counted (it fails later, deep in mmcv)',
              CHECKED_COCO, "                empty = os.stat(data_info['img_path']).st_size == 0",
              '                empty = False',
-             'tests/test_detection/test_bad_input.py::test_zero_byte_images_skip_in_training_and_fail_in_testing'),
+             'tests/test_datasets/test_bad_input.py::test_zero_byte_images_skip_in_training_and_fail_in_testing'),
 ]

@@ -5,9 +5,9 @@
 
 Made for a machine with Python, a CUDA build of torch, nvcc (the binary or a wrapper script), ninja, timm and
 pytest but **no OpenMMLab packages, mixdet not installed and no network**: it runs from the repository root of a
-plain checkout (it puts that root on ``sys.path`` and ``PYTHONPATH`` and sets ``MIXDET_OPS_ONLY=1``, so nothing
-imports mmdet, mmcv or mmengine). When the GPU, torch's CUDA or the CUDA toolkit is missing, the first line
-printed (and of the report) says which, and nothing else runs.
+plain checkout (it puts that root on ``sys.path`` and ``PYTHONPATH``; ``import mixdet`` imports no OpenMMLab
+package, and nothing it runs imports mmdet, mmcv or mmengine). When the GPU, torch's CUDA or the CUDA toolkit is
+missing, the first line printed (and of the report) says which, and nothing else runs.
 
 Sections, each appended to ``<out>/report.md`` as soon as it is finished (a crash or a timeout keeps the
 finished ones), each bounded by what is left of ``--budget`` seconds:
@@ -332,13 +332,12 @@ def check_targets(totals: dict, steps: dict, report: Report) -> bool:
 
 
 def use_plain_checkout() -> None:
-    """mixdet from the repository root (here and in the test subprocesses), benchmark_mixconv from its tool folder;
-    MIXDET_OPS_ONLY: importing mixdet imports no OpenMMLab package. Set when the run starts, not on import, so that
-    importing this module leaves the importer's environment alone."""
+    """mixdet from the repository root (here and in the test subprocesses), benchmark_mixconv from its tool folder
+    (``import mixdet`` imports no OpenMMLab package). Set when the run starts, not on import, so that importing
+    this module leaves the importer's environment alone."""
     sys.path[:0] = [str(REPO), str(REPO / 'tools' / 'analysis_tools')]
     paths = [p for p in os.environ.get('PYTHONPATH', '').split(os.pathsep) if p]
     os.environ['PYTHONPATH'] = os.pathsep.join([str(REPO)] + paths)
-    os.environ['MIXDET_OPS_ONLY'] = '1'
 
 
 def main() -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 from mixdet.checkpoint import CheckpointError
-from mixdet.utils.timm_checkpoint import backbone_settings, convert_timm_mixnet, load_timm_state_dict
+from mixdet.models.backbones.mixnet_timm import backbone_settings, convert_timm_mixnet, load_timm_state_dict
 
 
 def parse_args():

@@ -11,9 +11,10 @@ beyond that metadata is refused with every such global named, and nothing from i
 import argparse
 
 import torch
+from mmengine.logging import HistoryBuffer
 
 from mixdet.checkpoint import CheckpointError, read_checkpoint
-from mixdet.engine.safe_checkpoint import message_hub_state, message_hub_to_plain, to_plain
+from mixdet.checkpoint.message_hub import message_hub_state, message_hub_to_plain, to_plain
 
 
 def parse_args():
@@ -28,7 +29,8 @@ def main():
     try:
         checkpoint = read_checkpoint(args.src)
         if 'message_hub' in checkpoint:
-            checkpoint['message_hub'] = message_hub_to_plain(message_hub_state(checkpoint['message_hub'], args.src))
+            checkpoint['message_hub'] = message_hub_to_plain(
+                message_hub_state(checkpoint['message_hub'], args.src, HistoryBuffer))
     except CheckpointError as error:
         raise SystemExit(str(error)) from error
     checkpoint = {key: value if key in ('state_dict', 'optimizer') else to_plain(value)

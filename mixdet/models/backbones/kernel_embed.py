@@ -10,8 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from mixdet.checkpoint import CheckpointError
 from mixdet.layers import MixedConv2d
-from mixdet.utils.state_dicts import CheckpointError
 
 
 def embed_kernel(weight: torch.Tensor, mixed: MixedConv2d, name: str) -> list[torch.Tensor]:

@@ -16,11 +16,11 @@ from typing import Optional, Sequence, Union
 import torch
 from torch import nn
 
+from mixdet.checkpoint import load_pretrained
 from mixdet.registry import MODELS
 
 from .depthwise_swap import Layers, check_kernel_sizes, swap_depthwise
 from .kernel_embed import embed_depthwise_state
-from .pretrained import load_pretrained_strictly
 
 
 @MODELS.register_module()
@@ -81,7 +81,7 @@ class MixConvBackbone(nn.Module):
             return
         # As mmengine, the last Pretrained wins; loaded strictly, it sets every tensor, so other entries are moot.
         checkpoint = pretrained[-1]['checkpoint']
-        load_pretrained_strictly(self.backbone, checkpoint, pretrained[-1].get('prefix'),
-                                 convert=partial(embed_depthwise_state, backbone=self.backbone,
-                                                 replaced=self.replaced, source=checkpoint))
+        load_pretrained(self.backbone, checkpoint, pretrained[-1].get('prefix'),
+                        convert=partial(embed_depthwise_state, backbone=self.backbone, replaced=self.replaced,
+                                        source=checkpoint))
         self.backbone._is_init = True

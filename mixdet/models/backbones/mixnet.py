@@ -7,23 +7,21 @@ converts them offline.
 """
 from __future__ import annotations
 
-from functools import partial
+from functools import lru_cache, partial
 from typing import Sequence, Union
 
 import torch
 from mmcv.cnn import build_norm_layer
-from mmdet.models.utils import make_divisible
+from mmengine.logging import print_log
 from mmengine.model import BaseModule
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.utils.checkpoint import checkpoint
 
+from mixdet.archs import CHANNEL_DIVISOR, MIXNET_ARCHS, ArchSpec, decode_arch, make_divisible
+from mixdet.checkpoint import load_pretrained
 from mixdet.layers import DepthwiseSeparableBlock, InvertedResidualBlock, PaddedConv2d
 from mixdet.registry import MODELS
-
-from .arch_decode import CHANNEL_DIVISOR, ArchSpec, decode_arch
-from .mixnet_archs import MIXNET_ARCHS
-from .pretrained import load_pretrained_strictly
 
 Tap = Union[int, str]
 TIMM_CLASSIFIER = 'classifier.'  # timm's ImageNet FC, dropped when loading timm checkpoints
@@ -50,7 +48,7 @@ class MixNet(BaseModule):
     :attr:`out_channels` and :attr:`out_strides` list them in that order.
 
     Args:
-        arch: 's', 'm', 'l', or an arch dict (see ``mixnet_archs.py``).
+        arch: 's', 'm', 'l', or an arch dict (see :mod:`mixdet.archs.mixnet`).
         widen_factor: extra channel multiplier on top of the arch's width (head excluded).
         out_indices: taps to return (see table).
         frozen_stages: -1 freezes nothing, 0 the stem, k > 0 the stem and stages 0..k-1.
@@ -199,11 +197,33 @@ class MixNet(BaseModule):
         init_cfg = self.init_cfg
         if isinstance(init_cfg, dict) and init_cfg.get('type') == 'Pretrained':
             head = () if hasattr(self, 'conv_head') else ('conv_head.', 'bn2.')
-            load_pretrained_strictly(self, init_cfg['checkpoint'], init_cfg.get('prefix'),
+            unused = load_pretrained(self, init_cfg['checkpoint'], init_cfg.get('prefix'),
                                      optional_prefixes=(TIMM_CLASSIFIER, *head))
+            if unused:
+                print_log(f'{init_cfg["checkpoint"]}: ignored {len(unused)} keys of parts not built ({unused[0]}, ...)',
+                          logger='current')
             self._is_init = True
             return
         super().init_weights()
+
+    # ------------------------------------------------------------- which variant a state_dict holds
+    @staticmethod
+    @lru_cache(maxsize=None)
+    def state_shapes(arch: str) -> dict[str, tuple[int, ...]]:
+        """{key: shape} of every tensor of MixNet-``arch`` (widen_factor 1) with its head built, timm's keys."""
+        model = MixNet(arch=arch, out_indices=(6, ), init_cfg=None)
+        return {key: tuple(value.shape) for key, value in model.state_dict().items()}
+
+    @classmethod
+    def variant_of(cls, state: dict, prefix: str = '') -> str | None:
+        """'MixNet-S', '-M' or '-L' when the ``blocks.*`` tensors under ``prefix`` are exactly that variant's
+        (widen_factor 1), else None; what strict loading says in words (:mod:`mixdet.checkpoint.state_dict`)."""
+        shapes = {(key[len(prefix):], tuple(value.shape)) for key, value in state.items()
+                  if key.startswith(prefix + 'blocks.') and hasattr(value, 'shape')}
+        for arch in MIXNET_ARCHS:
+            if shapes and shapes == {item for item in cls.state_shapes(arch).items() if item[0].startswith('blocks.')}:
+                return f'MixNet-{arch.upper()}'
+        return None
 
     def _freeze_stages(self) -> None:
         modules = []

@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from mixdet.ops import mixconv2d_reference
-from mixdet.ops.mixconv_reference import op_pads
+from mixdet.ops.geometry import op_pads
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CSRC = os.path.normpath(os.path.join(HERE, '..', '..', '..', 'mixdet', 'ops', 'csrc'))

@@ -16,7 +16,7 @@ resident CTAs per SM) and that the bf16 forward issues at least 20% fewer shared
 16-bit staging); exit status 1 if not.
 Run with the Python of a CUDA build of torch (``make cuda-check`` makes a side venv)::
 
-    python tools/misc/cuda_resources.py --build-dir /tmp/mixdet-cuda-build [--arch 9.0]
+    python tools/misc/cuda_resources.py --build-dir build/cuda [--arch 9.0]
 """
 from __future__ import annotations
 

@@ -71,6 +71,14 @@ def trained_work_dir(shapes_root, tmp_path_factory):
 
 
 @pytest.fixture
+def marker(tmp_path):
+    """A file that a crafted payload would create if its code ran; the test fails if it exists afterwards."""
+    path = tmp_path / 'EXECUTED'
+    yield path
+    assert not path.exists(), 'code from a checkpoint was executed'
+
+
+@pytest.fixture
 def server():
     """A local HTTP server (mixdet/testing/http_server.py): ``server.files[path] = body``, ``server.requests``."""
     with running_server() as httpd:

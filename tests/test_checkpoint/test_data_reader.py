@@ -26,13 +26,6 @@ def mmengine_file(tmp_path_factory):
     return mmengine_runner_checkpoint(tmp_path_factory.mktemp('mmengine_run'))
 
 
-@pytest.fixture
-def marker(tmp_path):
-    path = tmp_path / 'EXECUTED'
-    yield path
-    assert not path.exists(), 'code from a checkpoint was executed'
-
-
 def test_mmengine_runner_checkpoints_need_more_than_plain_weights_only(mmengine_file):
     """The premise: mmengine's file names HistoryBuffer and numpy builders, which torch's reader refuses."""
     unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(mmengine_file)

@@ -22,13 +22,6 @@ from conftest import FAST, SHAPES_CONFIG, run_tool
 
 
 @pytest.fixture
-def marker(tmp_path):
-    path = tmp_path / 'EXECUTED'
-    yield path
-    assert not path.exists(), 'code from a checkpoint was executed'
-
-
-@pytest.fixture
 def evil_url(server, marker):
     buffer = io.BytesIO()
     torch.save({'state_dict': {}, 'meta': {'x': Evaluates(marker_code(marker))}}, buffer)

@@ -26,13 +26,6 @@ from conftest import FAST, SHAPES_CONFIG, latest_checkpoint, run_tool
 
 
 @pytest.fixture
-def marker(tmp_path):
-    path = tmp_path / 'EXECUTED'
-    yield path
-    assert not path.exists(), 'code from a checkpoint was executed'
-
-
-@pytest.fixture
 def legit(trained_work_dir):
     return torch.load(latest_checkpoint(trained_work_dir), map_location='cpu', weights_only=True)
 

@@ -8,8 +8,8 @@ module ``_mixdet_config_prefix`` (mixdet/config_prefix.py), which make ``mixdet:
 CPU kernels are always built. CUDA kernels are added when torch has CUDA and nvcc is found
 (CUDA_HOME); ``MIXDET_WITH_CUDA=1`` forces them and fails when that is impossible,
 ``MIXDET_WITH_CUDA=0`` leaves them out. GPU architectures follow TORCH_CUDA_ARCH_LIST.
-``MIXDET_BUILD_OPS=0`` builds no extension at all (a pure-Python package: ``mixdet.ops`` then compiles the
-sources on first import with ``MIXDET_JIT_BUILD=1``, or runs the reference implementation).
+``MIXDET_BUILD_OPS=0`` builds no extension at all (a pure-Python package whose ``mixdet.ops`` runs the reference
+implementation; the C++ sources are not packaged, so ``MIXDET_JIT_BUILD=1`` compiles them only in a checkout).
 """
 import glob
 import os

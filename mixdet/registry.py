@@ -13,7 +13,8 @@ import mmdet.registry as mmdet_registry
 from mmdet.registry import DATASETS, HOOKS, METRICS, MODELS
 from mmengine.registry import RUNNERS, Registry
 
-SCOPE = 'mixdet'
+from mixdet.config_prefix import SCOPE
+
 SCOPED = {name: Registry(registry.name, parent=registry, scope=SCOPE, locations=['mixdet.modules'])
           for name, registry in vars(mmdet_registry).items()
           if isinstance(registry, Registry) and registry.scope == 'mmdet'}

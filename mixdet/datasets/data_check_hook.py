@@ -15,11 +15,10 @@ from __future__ import annotations
 import os.path as osp
 
 from mmdet.evaluation import CocoMetric
-from mmdet.registry import METRICS
 from mmengine.hooks import Hook
 from mmengine.runner import BaseLoop
 
-from mixdet.registry import HOOKS
+from mixdet.registry import HOOKS, METRICS
 
 from .errors import DataError
 

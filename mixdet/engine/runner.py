@@ -3,11 +3,12 @@
 Configs select it with ``runner_type = 'MixdetRunner'`` (mmdet's tools/train.py honours that key too).
 What changes against mmengine 0.10.7's Runner:
 
-* reading: every checkpoint (a path or an ``http(s)://`` URL) goes through :func:`mixdet.checkpoint.read_source`
-  (data only, one-line errors naming the file) and into the model strictly (mmengine loads
+* reading: every checkpoint goes through mmengine's ``CheckpointLoader`` with mixdet's schemes
+  (:mod:`.checkpoint_schemes`: data only, model-zoo names resolved, one-line errors naming the file; configuration
+  text dropped) and into the model strictly (mmengine loads
   ``load_from`` with ``strict=False`` and only logs what did not fit);
 * ``resume``: mmengine evaluates ``meta['config']`` with ``Config.fromstring`` to compare GPU counts,
-  which runs any code a crafted checkpoint puts there. The text is dropped unread. A checkpoint without
+  which runs any code a crafted checkpoint puts there; the reader has dropped it. A checkpoint without
   the optimizer/scheduler/message-hub state (a ``best_*.pth`` or published weights) is refused instead
   of silently restarting the schedule;
 * writing: the message-hub state is stored as plain data, and the file is written to a temporary name
@@ -22,9 +23,9 @@ from typing import Any
 
 from mmengine.logging.history_buffer import HistoryBuffer
 from mmengine.model import is_model_wrapper
-from mmengine.runner import Runner
+from mmengine.runner import CheckpointLoader, Runner
 
-from mixdet.checkpoint import CheckpointError, load_model_strictly, read_source
+from mixdet.checkpoint import CheckpointError, load_model_strictly
 from mixdet.checkpoint.message_hub import message_hub_state, message_hub_to_plain
 from mixdet.registry import RUNNERS
 from mixdet.utils.atomic_files import commit_file, temporary_name
@@ -44,12 +45,9 @@ class MixdetRunner(Runner):
         ``strict`` and ``revise_keys`` are accepted for mmengine's signature: loading is always strict and
         DDP's ``module.`` prefix is always stripped. Raises CheckpointError (one line naming the file).
         """
-        checkpoint = read_source(filename, map_location)
+        checkpoint = CheckpointLoader.load_checkpoint(filename, map_location)  # mixdet's schemes: data only
         meta = checkpoint.setdefault('meta', {})
-        if isinstance(meta, dict) and meta.pop('config', None) is not None:
-            self.logger.warning(f'checkpoint {filename} carries configuration text in meta["config"]; '
-                                'it is ignored (never evaluated)')
-        elif not isinstance(meta, dict):
+        if not isinstance(meta, dict):
             raise CheckpointError(f'checkpoint {filename}: its meta is a {type(meta).__name__}, not a dict')
         if self._resuming:
             self._check_training_state(checkpoint, filename)

@@ -131,7 +131,7 @@ MUTATIONS = [
     # --- weights
     mutation('converter-keeps-classifier', 'the timm converter keeps the classifier weights',
              'mixdet/models/backbones/mixnet_timm.py',
-             '    backbone = {k: v for k, v in state.items() if not k.startswith(CLASSIFIER_PREFIX)}',
+             '    backbone = {k: v for k, v in state.items() if not k.startswith(TIMM_CLASSIFIER)}',
              '    backbone = dict(state)',
              f'{PARITY}::test_converted_keys_load_strictly_and_classifier_is_dropped'),
     Mutation('strict-load-ignores-missing', 'strict loading lets missing keys through (left at random init)',
@@ -201,7 +201,7 @@ MUTATIONS = [
              SCHEMES, '\n\ninstall()\n', '\n', 'tests/test_checkpoint/test_url_payloads.py',
              k='mixnet-list or mobilenetv2-dict or scheme'),
     mutation('meta-config-kept', "meta['config'] of a resumed checkpoint reaches mmengine (which evaluates it)",
-             RUNNER, "meta.pop('config', None) is not None", "meta.get('config') is not None",
+             SCHEMES, "meta.pop('config', None) is not None", "meta.get('config') is not None",
              f'{SECURITY_TESTS}::test_config_text_in_a_checkpoint_is_never_evaluated'),
     mutation('resume-weights-only-allowed', 'resuming from a weights-only checkpoint restarts the schedule silently',
              RUNNER, '            self._check_training_state(checkpoint, filename)\n', '',

@@ -36,9 +36,9 @@ def main():
     checkpoint = {key: value if key in ('state_dict', 'optimizer') else to_plain(value)
                   for key, value in checkpoint.items()}
     torch.save(checkpoint, args.dst)
-    if torch.serialization.get_unsafe_globals_in_checkpoint(args.dst):
-        raise SystemExit(f'{args.dst} still holds objects that are not plain data: '
-                         f'{torch.serialization.get_unsafe_globals_in_checkpoint(args.dst)}')
+    unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(args.dst)
+    if unsafe:
+        raise SystemExit(f'{args.dst} still holds objects that are not plain data: {unsafe}')
     print(f'{args.src} -> {args.dst}: plain data')
 
 

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import torch
 
+from mixdet.archs import MIXNET_ARCHS
 from mixdet.checkpoint import CheckpointError, checkpoint_state, read_weights
 
-from .mixnet import MixNet
+from .mixnet import TIMM_CLASSIFIER, MixNet
 
-CLASSIFIER_PREFIX = 'classifier.'
 NESTED_KEYS = ('state_dict', 'model', 'state_dict_ema')
 
 
@@ -30,11 +30,11 @@ def convert_timm_mixnet(state: dict[str, torch.Tensor], source: str = 'checkpoin
     Raises CheckpointError naming ``source`` and the first mismatching key when the weights are
     not a MixNet-S/M/L.
     """
-    backbone = {k: v for k, v in state.items() if not k.startswith(CLASSIFIER_PREFIX)}
+    backbone = {k: v for k, v in state.items() if not k.startswith(TIMM_CLASSIFIER)}
     if 'conv_stem.weight' not in backbone:
         raise CheckpointError(f'{source} is not a timm MixNet checkpoint (no conv_stem.weight key)')
     mismatches = {}
-    for arch in ('s', 'm', 'l'):
+    for arch in MIXNET_ARCHS:
         expected = MixNet.state_shapes(arch)
         missing = sorted(set(expected) - set(backbone))
         unexpected = sorted(set(backbone) - set(expected))

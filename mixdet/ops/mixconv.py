@@ -44,6 +44,7 @@ def _requested(impl: Optional[str]) -> str:
 
 
 @lru_cache(maxsize=None)
+@torch.compiler.assume_constant_result  # the planner returns a string: torch.compile keeps the answer, not the call
 def cuda_limits(kernels: tuple[int, ...], stride: int, dilation: int) -> Optional[str]:
     """Why the CUDA kernels do not take this kernel list, stride and dilation, asked from their C++ planner
     (``mixconv_launch.h``: groups, kernel sizes, stride, dilation), or None when they do. Sizes beyond the

@@ -169,6 +169,13 @@ def test_torch_compile_fullgraph(compile_backend):
     assert x.grad is not None and x.grad.shape == x.shape
 
 
+def test_the_cuda_limits_trace_as_a_constant_under_torch_compile():
+    """On CUDA every call asks the C++ planner for its limits; its answer (a string) must not break fullgraph."""
+    compiled = torch.compile(lambda x: x + 1 if cuda_limits((3, 5, 7), 2, 1) is None else x,
+                             fullgraph=True, backend='eager')
+    torch.testing.assert_close(compiled(torch.zeros(3)), torch.ones(3))
+
+
 def test_needs_input_grad_and_no_double_backward():
     x, weights = make_case(6, [3, 5], 8)
     w0 = weights[0].requires_grad_()

@@ -19,7 +19,8 @@ MMDET_TOOLS = Path(__import__('mmdet').__file__).parent / '.mim' / 'tools'
 REPO_DIRS = ('configs', 'tools', 'docs', 'mixdet', 'tests', 'requirements')
 # A path of the repository inside inline code or a command (placeholders and globs excluded).
 REPO_PATH = re.compile(rf'^(?:{"|".join(REPO_DIRS)})/[\w./-]*$')
-SHELL_BLOCK = re.compile(r'^```(bash|sh|shell)?\n(.*?)^```', re.S | re.M)
+CODE_BLOCK = re.compile(r'^```(\w*)\n(.*?)^```$', re.S | re.M)  # every fenced block, in pairs
+SHELL_LANGUAGES = ('', 'bash', 'sh', 'shell')
 NUMBER_PLACEHOLDERS = {'N': '1', 'T': '1', 'H': '320', 'W': '320'}
 # Commands cheap enough to run as written (seconds), from the repository root.
 CHEAP_TOOLS = ('tools/analysis_tools/get_flops.py',)
@@ -27,13 +28,18 @@ CHEAP_TOOLS = ('tools/analysis_tools/get_flops.py',)
 
 def documented_commands() -> list[tuple[str, str]]:
     """``(where, command)`` of every documented command: ``python ...``, ``bash ...`` and ``make ...`` lines of
-    shell code blocks (continuations joined) and inline code spans that start with ``python``."""
+    shell code blocks (unlabelled or bash/sh/shell; continuations joined) and inline code spans that start with
+    ``python``."""
     found = []
     for doc in DOCS:
         text = doc.read_text()
-        for block in SHELL_BLOCK.finditer(text):
+        for block in CODE_BLOCK.finditer(text):
+            if block.group(1) not in SHELL_LANGUAGES:
+                continue
             line_no = text[:block.start()].count('\n') + 2
-            for offset, line in enumerate(block.group(2).replace('\\\n', ' ').splitlines()):
+            # continuations: a trailing backslash, or an indented line of optional arguments ('    [--opset N]')
+            body = re.sub(r'\n[ \t]+(?=\[)', ' ', block.group(2).replace('\\\n', ' '))
+            for offset, line in enumerate(body.splitlines()):
                 words = line.split()
                 while words and re.match(r'^[A-Z_]+=\S*$', words[0]):  # VAR=value prefixes
                     words.pop(0)
@@ -48,7 +54,9 @@ COMMANDS = documented_commands()
 
 
 def words_of(command: str) -> list[str]:
-    """The command's words, with the tool folders that docs/tools.md and docs/custom_dataset.md define."""
+    """The command's words, with the tool folders that docs/tools.md and docs/custom_dataset.md define; a command
+    substitution (``$(cat work_dir/last_checkpoint)``) is one word, as the shell passes it."""
+    command = re.sub(r'\$\([^)]*\)', 'SUBSTITUTED', command)
     return [w.replace('$MMDET_TOOLS', str(MMDET_TOOLS)).replace('$MIXDET_TOOLS', str(REPO / 'tools'))
             for w in shlex.split(command, comments=True)]
 
@@ -84,11 +92,13 @@ class Parsed(Exception):
 
 
 def parse_only(monkeypatch) -> None:
-    """Make every ArgumentParser stop the program with Parsed right after parsing its arguments successfully."""
+    """Make every ArgumentParser stop the program with Parsed right after parsing all its arguments successfully."""
     parse_known_args = argparse.ArgumentParser.parse_known_args
 
     def parse_then_stop(self, args=None, namespace=None):
-        parse_known_args(self, args, namespace)
+        _, unknown = parse_known_args(self, args, namespace)
+        if unknown:  # what parse_args would refuse (it calls this method, then errors on the rest)
+            self.error(f'unrecognized arguments: {" ".join(unknown)}')
         raise Parsed
 
     monkeypatch.setattr(argparse.ArgumentParser, 'parse_known_args', parse_then_stop)

@@ -158,6 +158,8 @@ def test_a_killed_download_leaves_nothing_the_next_run_trusts(server, hub):
     deadline = time.time() + 300
     while not (os.path.isdir(folder) and os.listdir(folder)) and time.time() < deadline and proc.poll() is None:
         time.sleep(0.05)
+    assert proc.poll() is None, 'the download ended before it could be killed'
+    assert any('.partial' in name for name in os.listdir(folder)), os.listdir(folder)  # killed mid-stream
     proc.kill()
     proc.wait(timeout=60)
     assert not os.path.exists(cache_path(url)), 'a killed download must not look complete'

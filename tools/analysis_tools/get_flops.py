@@ -9,13 +9,11 @@ without a fixed size (a bare backbone, ``keep_ratio=True``) needs ``--shape``.
 """
 import argparse
 
-from mmengine.config import Config
-
 from mixdet.apis import init_config, init_detector
 from mixdet.engine.cfg_options import CheckedDictAction
 from mixdet.engine.config_check import ConfigError
 from mixdet.ops.complexity import count_macs, count_params
-from mixdet.utils.input_size import test_input_size
+from mixdet.utils.input_size import input_size
 
 
 def parse_args():
@@ -29,26 +27,17 @@ def parse_args():
     return parser.parse_args()
 
 
-def input_size(cfg: Config, config_path: str, shape: list[int] | None) -> tuple[int, int, str]:
-    """(H, W, where from): ``--shape`` when given, else the config's test pipeline size."""
-    if shape is not None:
-        if len(shape) not in (1, 2) or min(shape) < 1:
-            raise SystemExit(f'--shape takes H or H W (positive), got {shape}')
-        return (*(shape * 2 if len(shape) == 1 else shape), '--shape')
-    size = test_input_size(cfg)
-    if size is None:
-        raise SystemExit(f'{config_path} has no fixed input size (no Resize with keep_ratio=False in its test '
-                         f'pipeline): give one with --shape H [W]')
-    return (*size, "the config's test pipeline")
-
-
 def main():
     args = parse_args()
     try:
         cfg = init_config(args.config, args.cfg_options)
     except ConfigError as error:  # one line naming the option
         raise SystemExit(str(error)) from error
-    height, width, source = input_size(cfg, args.config, args.shape)
+    try:
+        height, width = input_size(cfg, args.shape, args.config)
+    except ValueError as error:  # one line naming the shape or the config
+        raise SystemExit(str(error)) from error
+    source = '--shape' if args.shape else "the config's test pipeline"
     model = init_detector(cfg)
     if args.backbone_only:
         if not hasattr(model, 'backbone'):

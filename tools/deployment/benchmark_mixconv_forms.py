@@ -34,7 +34,7 @@ from mixdet.engine.cfg_options import CheckedDictAction
 from mixdet.engine.config_check import ConfigError
 from mixdet.layers import GroupedConv2d, MixedConv2d
 from mixdet.ops.mixconv_onnx import ONNX_FORMS, layer_form, onnx_mixconv_form
-from mixdet.utils.input_size import test_input_size
+from mixdet.utils.input_size import input_size
 
 WARMUP = 5
 
@@ -126,7 +126,10 @@ def main():
                 model = build_detector(config, cfg_options=args.cfg_options)
             except ConfigError as error:  # one line naming the option
                 raise SystemExit(str(error)) from error
-            size = (args.shape, args.shape) if args.shape else test_input_size(model.cfg)
+            try:
+                size = input_size(model.cfg, None if args.shape is None else [args.shape], config)
+            except ValueError as error:  # one line naming the shape or the config
+                raise SystemExit(str(error)) from error
             if args.layers:
                 print(f'{Path(config).stem} at {size[0]}x{size[1]}:')
                 benchmark_layers(model, size, args.threads, args.runs)

@@ -13,8 +13,6 @@ import argparse
 import json
 import os.path as osp
 
-from mmengine.config import Config
-
 from mixdet.apis import init_config, init_detector
 from mixdet.checkpoint import CheckpointError
 from mixdet.deploy import ExportError, export_onnx
@@ -24,7 +22,7 @@ from mixdet.deploy.onnx_graph import op_types
 from mixdet.engine.cfg_options import CheckedDictAction
 from mixdet.engine.config_check import ConfigError
 from mixdet.ops.mixconv_onnx import ONNX_FORMS
-from mixdet.utils.input_size import test_input_size
+from mixdet.utils.input_size import input_size
 
 
 def parse_args():
@@ -43,27 +41,18 @@ def parse_args():
     return parser.parse_args()
 
 
-def input_size(cfg: Config, shape: list[int] | None) -> tuple[int, int]:
-    """(H, W) from --shape, else the config's test size; SystemExit when neither gives one."""
-    if shape is None:
-        size = test_input_size(cfg)
-        if size is None:
-            raise SystemExit("the config's test pipeline has no fixed-size Resize (keep_ratio=False): give --shape")
-        return size
-    if len(shape) not in (1, 2) or min(shape) < 1:
-        raise SystemExit(f'--shape takes a positive H or H W, got {shape}')
-    return (shape[0], shape[0]) if len(shape) == 1 else tuple(shape)
-
-
 def main():
     args = parse_args()
     if not osp.isfile(args.checkpoint):
         raise SystemExit(f'checkpoint not found: {args.checkpoint}')
     try:
         cfg = init_config(args.config, args.cfg_options)
-        size = input_size(cfg, args.shape)
+        size = input_size(cfg, args.shape, args.config)
+    except (ConfigError, ValueError) as error:  # a bad option or shape, a config without a fixed size
+        raise SystemExit(str(error)) from error
+    try:
         model = init_detector(cfg, args.checkpoint)
-    except (CheckpointError, ConfigError) as error:  # unreadable, unsafe, not this config's model, a bad option
+    except CheckpointError as error:  # unreadable, unsafe, not this config's model
         raise SystemExit(str(error)) from error
     metadata = deploy_metadata(cfg, args.config, args.checkpoint, size)
     classes = json.loads(metadata[CLASSES])

@@ -68,7 +68,7 @@ class PaddedConv2d(nn.Conv2d):
                  padding: str = 'symmetric', bias: bool = False):
         super().__init__(in_channels, out_channels, kernel_size, stride, conv_padding(kernel_size, padding, 1),
                          bias=bias)
-        self.padding_rule = padding
+        self.padding_rule = check_padding(padding)  # conv_padding above checks it too; said here, not relied on
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.padding_rule == 'same':  # F.pad; constant pads in an ONNX export
